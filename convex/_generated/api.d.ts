@@ -1,0 +1,74 @@
+/* eslint-disable */
+/**
+ * Generated `api` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type {
+  ApiFromModules,
+  FilterApi,
+  FunctionReference,
+} from "convex/server";
+import type * as ai_claude from "../ai/claude.js";
+import type * as auth from "../auth.js";
+import type * as careerActions_mutations from "../careerActions/mutations.js";
+import type * as careerActions_queries from "../careerActions/queries.js";
+import type * as enrichment_chatTurn from "../enrichment/chatTurn.js";
+import type * as enrichment_conversation from "../enrichment/conversation.js";
+import type * as enrichment_extraction from "../enrichment/extraction.js";
+import type * as enrichment_extractionResult from "../enrichment/extractionResult.js";
+import type * as enrichment_history from "../enrichment/history.js";
+import type * as enrichment_profileContext from "../enrichment/profileContext.js";
+import type * as enrichment_prompts from "../enrichment/prompts.js";
+import type * as enrichment_queries from "../enrichment/queries.js";
+import type * as enrichment_turns from "../enrichment/turns.js";
+import type * as http from "../http.js";
+import type * as lib_auth from "../lib/auth.js";
+import type * as lib_limits from "../lib/limits.js";
+import type * as lib_rateLimits from "../lib/rateLimits.js";
+import type * as profiles from "../profiles.js";
+
+/**
+ * A utility for referencing Convex functions in your app's API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = api.myModule.myFunction;
+ * ```
+ */
+declare const fullApi: ApiFromModules<{
+  "ai/claude": typeof ai_claude;
+  auth: typeof auth;
+  "careerActions/mutations": typeof careerActions_mutations;
+  "careerActions/queries": typeof careerActions_queries;
+  "enrichment/chatTurn": typeof enrichment_chatTurn;
+  "enrichment/conversation": typeof enrichment_conversation;
+  "enrichment/extraction": typeof enrichment_extraction;
+  "enrichment/extractionResult": typeof enrichment_extractionResult;
+  "enrichment/history": typeof enrichment_history;
+  "enrichment/profileContext": typeof enrichment_profileContext;
+  "enrichment/prompts": typeof enrichment_prompts;
+  "enrichment/queries": typeof enrichment_queries;
+  "enrichment/turns": typeof enrichment_turns;
+  http: typeof http;
+  "lib/auth": typeof lib_auth;
+  "lib/limits": typeof lib_limits;
+  "lib/rateLimits": typeof lib_rateLimits;
+  profiles: typeof profiles;
+}>;
+export declare const api: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "public">
+>;
+export declare const internal: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "internal">
+>;
+
+export declare const components: {
+  rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
+};

@@ -1,0 +1,37 @@
+import { v } from 'convex/values'
+import { action } from '../_generated/server'
+import { runChatTurn } from './chatTurn'
+import { COMPLETION_SIGNALS, ENRICHMENT_SIGNALS } from './prompts'
+
+// The prompts (CAREER_COACH_PROMPT, COMPLETION_COACH_PROMPT) live in ./prompts and are filled
+// there with buildProfileContext. Each turn loads its history inside beginTurn, with the same
+// helpers as getMessages and getMessagesByAction, so one transaction checks, writes and reads.
+
+const chatReply = v.object({ message: v.string(), shouldExtract: v.boolean() })
+
+/** A turn of the general enrichment chat. */
+export const sendMessage = action({
+  args: { profileId: v.id('profiles'), message: v.string() },
+  returns: chatReply,
+  handler: async (ctx, { profileId, message }) =>
+    await runChatTurn(ctx, { profileId, message, signals: ENRICHMENT_SIGNALS }),
+})
+
+/**
+ * A turn of the completion debrief of one done action. `actionContext` is accepted for the
+ * frontend's sake but not used: the prompt describes the action as stored, so a client cannot
+ * change what the model is told the action was.
+ */
+export const sendCompletionMessage = action({
+  args: {
+    profileId: v.id('profiles'),
+    actionId: v.id('careerActions'),
+    message: v.string(),
+    actionContext: v.optional(
+      v.object({ title: v.string(), description: v.string(), type: v.string() }),
+    ),
+  },
+  returns: chatReply,
+  handler: async (ctx, { profileId, actionId, message }) =>
+    await runChatTurn(ctx, { profileId, actionId, message, signals: COMPLETION_SIGNALS }),
+})

@@ -1,0 +1,142 @@
+import { ConvexError, v } from 'convex/values'
+import { internal } from '../_generated/api'
+import type { Doc, Id } from '../_generated/dataModel'
+import { action, internalMutation } from '../_generated/server'
+import { callTool, MODEL_ID } from '../ai/claude'
+import { requireProfileAction, requireProfileOwner } from '../lib/auth'
+import { checkLength, FIELD_LIMITS } from '../lib/limits'
+import { consumeLimits } from '../lib/rateLimits'
+import { messageRole } from '../schema'
+import { buildModelHistory, DEBRIEF_READ_LIMIT, HISTORY_LIMIT } from './history'
+import {
+  extractionResult,
+  EXTRACTION_TOOL,
+  parseExtraction,
+  type ExtractionResult,
+} from './extractionResult'
+import { neutralizeDataTags } from './profileContext'
+import { extractionSystemPrompt } from './prompts'
+import { readDebrief } from './queries'
+
+export const EXTRACTION_MAX_TOKENS = 1024
+export const NOTHING_TO_EXTRACT =
+  'There is nothing to update your profile from yet: the conversation has no message from you.'
+
+const clientMessage = v.object({ role: messageRole, content: v.string() })
+
+function renderTranscript(messages: { role: 'user' | 'assistant'; content: string }[]): string {
+  return messages
+    .map((message) => `${message.role === 'user' ? 'User' : 'Coach'}: ${message.content}`)
+    .join('\n\n')
+}
+
+/**
+ * Checks the caller (and the action), takes the rate-limit tokens, and returns the request:
+ * the stored debrief when `actionId` is given, otherwise the client's `messages`.
+ */
+export const beginExtraction = internalMutation({
+  args: {
+    profileId: v.id('profiles'),
+    actionId: v.optional(v.id('careerActions')),
+    messages: v.array(clientMessage),
+  },
+  returns: v.object({
+    userId: v.id('users'),
+    system: v.string(),
+    messages: v.array(clientMessage),
+    existing: v.object({
+      skills: v.optional(v.array(v.string())),
+      aiSafetyInterests: v.optional(v.array(v.string())),
+    }),
+  }),
+  handler: async (ctx, { profileId, actionId, messages }) => {
+    let userId: Id<'users'>
+    let profile: Doc<'profiles'>
+    let source: { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }[]
+    if (actionId) {
+      ;({ userId, profile } = await requireProfileAction(ctx, profileId, actionId))
+      source = await readDebrief(ctx, actionId, DEBRIEF_READ_LIMIT)
+    } else {
+      ;({ userId, profile } = await requireProfileOwner(ctx, profileId))
+      if (messages.length > DEBRIEF_READ_LIMIT) {
+        throw new ConvexError(`Too many messages: at most ${DEBRIEF_READ_LIMIT} can be extracted at once`)
+      }
+      for (const message of messages) checkLength(message.content, FIELD_LIMITS.chatMessage)
+      source = messages
+    }
+    const history = buildModelHistory(source)
+    if (!history.some((turn) => turn.role === 'user' && turn.content.trim())) {
+      throw new ConvexError(NOTHING_TO_EXTRACT)
+    }
+    await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
+    return {
+      userId,
+      system: extractionSystemPrompt(profile),
+      messages: [
+        {
+          role: 'user' as const,
+          content: `<conversation>\n${neutralizeDataTags(renderTranscript(history))}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
+        },
+      ],
+      existing: { skills: profile.skills, aiSafetyInterests: profile.aiSafetyInterests },
+    }
+  },
+})
+
+export const recordExtractionUsage = internalMutation({
+  args: {
+    userId: v.id('users'),
+    profileId: v.id('profiles'),
+    actionId: v.optional(v.id('careerActions')),
+    inputTokens: v.number(),
+    outputTokens: v.number(),
+    succeeded: v.boolean(),
+  },
+  returns: v.null(),
+  handler: async (ctx, args) => {
+    await ctx.db.insert('modelUsage', { ...args, chat: 'extraction', model: MODEL_ID, createdAt: Date.now() })
+    return null
+  },
+})
+
+/**
+ * Proposes profile updates from a conversation, for the review screen. With `actionId` the
+ * stored debrief of that action is used and `messages` is ignored (a client can put anything
+ * in `messages`; the stored debrief cannot be forged).
+ */
+export const extractFromConversation = action({
+  args: {
+    profileId: v.id('profiles'),
+    messages: v.array(clientMessage),
+    actionId: v.optional(v.id('careerActions')),
+  },
+  returns: extractionResult,
+  handler: async (ctx, { profileId, messages, actionId }) => {
+    const request = await ctx.runMutation(internal.enrichment.extraction.beginExtraction, {
+      profileId,
+      actionId,
+      messages,
+    })
+    const outcome = await callTool({
+      system: request.system,
+      messages: request.messages,
+      tool: EXTRACTION_TOOL,
+      maxTokens: EXTRACTION_MAX_TOKENS,
+    })
+    if (!outcome.ok) throw outcome.error
+    // Parse before recording, but record either way: the tokens were spent.
+    let result: ExtractionResult | undefined
+    try {
+      result = parseExtraction(outcome.value, request.existing)
+    } finally {
+      await ctx.runMutation(internal.enrichment.extraction.recordExtractionUsage, {
+        userId: request.userId,
+        profileId,
+        actionId,
+        ...outcome.usage,
+        succeeded: result !== undefined,
+      })
+    }
+    return result
+  },
+})

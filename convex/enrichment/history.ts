@@ -1,0 +1,38 @@
+import type { ModelMessage } from '../ai/claude'
+
+/** Most messages sent to the model in one request (the newest; older ones are dropped). */
+export const HISTORY_LIMIT = 40
+
+/** A debrief is short by design: after this many user messages it refuses more. */
+export const MAX_DEBRIEF_USER_TURNS = 10
+
+/** Documents a debrief turn reads: the capped debrief plus room for failed partial replies. */
+export const DEBRIEF_READ_LIMIT = 100
+
+// A whole debrief at its cap (alternating turns) must fit the history bound, so it is never cut.
+if (HISTORY_LIMIT < 2 * MAX_DEBRIEF_USER_TURNS) {
+  throw new Error('HISTORY_LIMIT must hold a whole debrief at MAX_DEBRIEF_USER_TURNS')
+}
+
+type StoredMessage = { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }
+
+/**
+ * The request history: finished messages only (a reply still streaming or failed is never
+ * history), consecutive same-role messages joined into one turn, the newest HISTORY_LIMIT
+ * turns, starting with a user turn.
+ */
+export function buildModelHistory(messages: StoredMessage[]): ModelMessage[] {
+  const turns: ModelMessage[] = []
+  for (const message of messages) {
+    if (message.status !== undefined) continue
+    const previous = turns.at(-1)
+    if (previous && previous.role === message.role) {
+      previous.content = `${previous.content}\n\n${message.content}`
+    } else {
+      turns.push({ role: message.role, content: message.content })
+    }
+  }
+  const newest = turns.slice(-HISTORY_LIMIT)
+  const firstUser = newest.findIndex((turn) => turn.role === 'user')
+  return firstUser === -1 ? [] : newest.slice(firstUser)
+}

@@ -1,0 +1,80 @@
+import { getAuthUserId } from '@convex-dev/auth/server'
+import { ConvexError } from 'convex/values'
+import type { Doc, Id } from '../_generated/dataModel'
+import type { ActionCtx, QueryCtx } from '../_generated/server'
+
+// Stranger and not-found get the same message so that ids of other users' data leak nothing.
+export const PROFILE_NOT_FOUND = 'Profile not found'
+export const ACTION_NOT_FOUND = 'Career action not found'
+
+type AuthCtx = QueryCtx | ActionCtx
+
+/** The signed-in user's id, or null when signed out. */
+export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
+  return await getAuthUserId(ctx)
+}
+
+export async function requireAuth(ctx: AuthCtx): Promise<Id<'users'>> {
+  const userId = await getAuthUserId(ctx)
+  if (!userId) throw new ConvexError('Not authenticated')
+  return userId
+}
+
+/** The caller's profile with that id, or null (signed out, missing, or someone else's). */
+export async function findOwnedProfile(
+  ctx: QueryCtx,
+  profileId: Id<'profiles'>,
+): Promise<Doc<'profiles'> | null> {
+  const userId = await getUserId(ctx)
+  if (!userId) return null
+  const profile = await ctx.db.get('profiles', profileId)
+  return profile && profile.userId === userId ? profile : null
+}
+
+export async function requireProfileOwner(
+  ctx: QueryCtx,
+  profileId: Id<'profiles'>,
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'> }> {
+  const userId = await requireAuth(ctx)
+  const profile = await ctx.db.get('profiles', profileId)
+  if (!profile || profile.userId !== userId) throw new ConvexError(PROFILE_NOT_FOUND)
+  return { userId, profile }
+}
+
+/** The caller's own profile, or null when signed out or they have none yet. */
+export async function findMyProfile(ctx: QueryCtx): Promise<Doc<'profiles'> | null> {
+  const userId = await getUserId(ctx)
+  if (!userId) return null
+  return await ctx.db
+    .query('profiles')
+    .withIndex('by_user', (q) => q.eq('userId', userId))
+    .unique()
+}
+
+/** Loads an action the caller owns through its profile; every action mutation starts here. */
+export async function verifyActionOwnership(
+  ctx: QueryCtx,
+  actionId: Id<'careerActions'>,
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; action: Doc<'careerActions'> }> {
+  const userId = await requireAuth(ctx)
+  const action = await ctx.db.get('careerActions', actionId)
+  if (!action) throw new ConvexError(ACTION_NOT_FOUND)
+  const profile = await ctx.db.get('profiles', action.profileId)
+  if (!profile || profile.userId !== userId) throw new ConvexError(ACTION_NOT_FOUND)
+  return { userId, profile, action }
+}
+
+/**
+ * Both ids checked together: the profile is the caller's and the action is that profile's.
+ * Throws the same not-found message for every mismatch.
+ */
+export async function requireProfileAction(
+  ctx: QueryCtx,
+  profileId: Id<'profiles'>,
+  actionId: Id<'careerActions'>,
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; action: Doc<'careerActions'> }> {
+  const { userId, profile } = await requireProfileOwner(ctx, profileId)
+  const action = await ctx.db.get('careerActions', actionId)
+  if (!action || action.profileId !== profile._id) throw new ConvexError(ACTION_NOT_FOUND)
+  return { userId, profile, action }
+}

@@ -1,0 +1,100 @@
+import { ConvexError } from 'convex/values'
+import type { Infer } from 'convex/values'
+import type { educationEntry, workEntry } from '../schema'
+
+/** Longest text, in characters, that each kind of field accepts. */
+export const FIELD_LIMITS = {
+  name: 200,
+  pronouns: 50,
+  location: 200,
+  headline: 500,
+  careerGoals: 5000,
+  seeking: 3000,
+  enrichmentSummary: 10000,
+  workDescription: 3000,
+  skillName: 100,
+  chatMessage: 5000,
+  // Added beyond the original list: short texts inside lists and entries.
+  interestName: 200,
+  entryText: 200,
+} as const
+
+/** Most items a profile list may hold, so a profile (and the prompt built from it) stays bounded. */
+export const LIST_LIMITS = {
+  skills: 100,
+  aiSafetyInterests: 50,
+  education: 20,
+  workHistory: 30,
+} as const
+
+export const TOO_LONG = 'Content too long to process'
+
+export function checkLength(value: string, limit: number): void {
+  if (value.length > limit) throw new ConvexError(TOO_LONG)
+}
+
+export function checkListLength(items: readonly unknown[], limit: number, what: string): void {
+  if (items.length > limit) {
+    throw new ConvexError(`Too many ${what}: at most ${limit} are allowed`)
+  }
+}
+
+/** A chat message must have some text and fit the chat limit. */
+export function checkChatMessage(message: string): void {
+  if (message.trim().length === 0) throw new ConvexError('Message cannot be empty')
+  checkLength(message, FIELD_LIMITS.chatMessage)
+}
+
+type EditableProfile = {
+  name?: string
+  pronouns?: string
+  location?: string
+  headline?: string
+  education?: Infer<typeof educationEntry>[]
+  workHistory?: Infer<typeof workEntry>[]
+  skills?: string[]
+  careerGoals?: string
+  aiSafetyInterests?: string[]
+  seeking?: string
+  enrichmentSummary?: string
+}
+
+/** Throws before anything is written if any field of a profile update is over its limit. */
+export function checkProfileFields(fields: EditableProfile): void {
+  const texts: [string | undefined, number][] = [
+    [fields.name, FIELD_LIMITS.name],
+    [fields.pronouns, FIELD_LIMITS.pronouns],
+    [fields.location, FIELD_LIMITS.location],
+    [fields.headline, FIELD_LIMITS.headline],
+    [fields.careerGoals, FIELD_LIMITS.careerGoals],
+    [fields.seeking, FIELD_LIMITS.seeking],
+    [fields.enrichmentSummary, FIELD_LIMITS.enrichmentSummary],
+  ]
+  for (const [text, limit] of texts) if (text !== undefined) checkLength(text, limit)
+
+  if (fields.skills) {
+    checkListLength(fields.skills, LIST_LIMITS.skills, 'skills')
+    for (const skill of fields.skills) checkLength(skill, FIELD_LIMITS.skillName)
+  }
+  if (fields.aiSafetyInterests) {
+    checkListLength(fields.aiSafetyInterests, LIST_LIMITS.aiSafetyInterests, 'interests')
+    for (const interest of fields.aiSafetyInterests) checkLength(interest, FIELD_LIMITS.interestName)
+  }
+  if (fields.education) {
+    checkListLength(fields.education, LIST_LIMITS.education, 'education entries')
+    for (const entry of fields.education) {
+      for (const text of [entry.institution, entry.degree, entry.field]) {
+        if (text !== undefined) checkLength(text, FIELD_LIMITS.entryText)
+      }
+    }
+  }
+  if (fields.workHistory) {
+    checkListLength(fields.workHistory, LIST_LIMITS.workHistory, 'work history entries')
+    for (const entry of fields.workHistory) {
+      for (const text of [entry.organization, entry.title, entry.startDate, entry.endDate]) {
+        if (text !== undefined) checkLength(text, FIELD_LIMITS.entryText)
+      }
+      if (entry.description !== undefined) checkLength(entry.description, FIELD_LIMITS.workDescription)
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { HOUR, MINUTE, RateLimiter } from '@convex-dev/rate-limiter'
+import { ConvexError } from 'convex/values'
+import { components } from '../_generated/api'
+import type { Id } from '../_generated/dataModel'
+import type { MutationCtx } from '../_generated/server'
+
+/**
+ * Every limit, keyed by user. A debrief (2-4 exchanges) or a long general chat at human
+ * speed never meets them; a script sending as fast as it can is stopped after the burst.
+ */
+export const RATE_LIMITS = {
+  // Both chats together: a burst of 5 turns, then one every 6 seconds.
+  chatTurn: { kind: 'token bucket', rate: 10, period: MINUTE, capacity: 5 },
+  // Extraction runs once per conversation; 3 in a row, then one every 20 seconds.
+  extraction: { kind: 'token bucket', rate: 3, period: MINUTE, capacity: 3 },
+  // Every model call (chat turns and extractions) of one user in a day.
+  modelCallsPerDay: { kind: 'fixed window', rate: 200, period: 24 * HOUR },
+} as const
+
+export type LimitName = keyof typeof RATE_LIMITS
+
+const rateLimiter = new RateLimiter(components.rateLimiter, RATE_LIMITS)
+
+const LIMIT_DESCRIPTIONS: Record<LimitName, string> = {
+  chatTurn: 'You are sending messages too quickly.',
+  extraction: 'You are updating your profile from conversations too quickly.',
+  modelCallsPerDay: 'You have reached the daily limit of assistant replies.',
+}
+
+export type RateLimitedError = {
+  code: 'RATE_LIMITED'
+  limit: LimitName
+  retryAfterMs: number
+  message: string
+}
+
+/**
+ * Takes one token from each named limit, all or none: the first one that refuses throws,
+ * and the mutation's rollback returns the tokens already taken.
+ */
+export async function consumeLimits(
+  ctx: MutationCtx,
+  userId: Id<'users'>,
+  names: LimitName[],
+): Promise<void> {
+  for (const name of names) {
+    const status = await rateLimiter.limit(ctx, name, { key: userId })
+    if (!status.ok) {
+      const retryAfterMs = Math.ceil(status.retryAfter)
+      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
+      throw new ConvexError<RateLimitedError>({
+        code: 'RATE_LIMITED',
+        limit: name,
+        retryAfterMs,
+        message: `${LIMIT_DESCRIPTIONS[name]} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+      })
+    }
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    environment: 'edge-runtime',
+    include: ['tests/**/*.test.ts'],
+    // convex-test and the rate limiter's test helper ship TypeScript/ESM that vite must transform.
+    server: { deps: { inline: ['convex-test', '@convex-dev/rate-limiter'] } },
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+})
