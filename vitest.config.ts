@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     environment: 'edge-runtime',
     include: ['tests/**/*.test.ts'],
+    reporters: ['default', './tests/support/summaryReporter.ts'],
     // convex-test and the rate limiter's test helper ship TypeScript/ESM that vite must transform.
     server: { deps: { inline: ['convex-test', '@convex-dev/rate-limiter'] } },
     testTimeout: 30_000,

@@ -95,6 +95,9 @@ export default defineSchema({
     modelVersion: v.string(),
     completionConversationStarted: v.optional(v.boolean()),
   })
+    // by_profile is part of the schema other code and tests rely on (all of a profile's
+    // actions in creation order); this backend's own reads use by_profile_status.
+    // eslint-disable-next-line @convex-dev/no-duplicate-indexes
     .index('by_profile', ['profileId'])
     .index('by_profile_status', ['profileId', 'status']),
 

@@ -7,7 +7,7 @@ import { requireProfileAction, requireProfileOwner } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
 import { messageRole } from '../schema'
-import { buildModelHistory, DEBRIEF_READ_LIMIT, HISTORY_LIMIT } from './history'
+import { buildModelHistory, DEBRIEF_READ_LIMIT } from './history'
 import {
   extractionResult,
   EXTRACTION_TOOL,
