@@ -7,7 +7,7 @@ import { requireProfileAction, requireProfileOwner } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
 import { messageRole } from '../schema'
-import { buildModelHistory, DEBRIEF_READ_LIMIT } from './history'
+import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import {
   extractionResult,
   EXTRACTION_TOOL,
@@ -64,7 +64,8 @@ export const beginExtraction = internalMutation({
       for (const message of messages) checkLength(message.content, FIELD_LIMITS.chatMessage)
       source = messages
     }
-    const history = buildModelHistory(source)
+    // Every accepted message is read (at most DEBRIEF_READ_LIMIT), not only the chat window.
+    const history = finishedTurns(source)
     if (!history.some((turn) => turn.role === 'user' && turn.content.trim())) {
       throw new ConvexError(NOTHING_TO_EXTRACT)
     }

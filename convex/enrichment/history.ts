@@ -16,12 +16,9 @@ if (HISTORY_LIMIT < 2 * MAX_DEBRIEF_USER_TURNS) {
 
 type StoredMessage = { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }
 
-/**
- * The request history: finished messages only (a reply still streaming or failed is never
- * history), consecutive same-role messages joined into one turn, the newest HISTORY_LIMIT
- * turns, starting with a user turn.
- */
-export function buildModelHistory(messages: StoredMessage[]): ModelMessage[] {
+/** Finished messages only (a reply still streaming or failed is never used), consecutive
+ * same-role messages joined into one turn. */
+export function finishedTurns(messages: StoredMessage[]): ModelMessage[] {
   const turns: ModelMessage[] = []
   for (const message of messages) {
     if (message.status !== undefined) continue
@@ -32,7 +29,12 @@ export function buildModelHistory(messages: StoredMessage[]): ModelMessage[] {
       turns.push({ role: message.role, content: message.content })
     }
   }
-  const newest = turns.slice(-HISTORY_LIMIT)
+  return turns
+}
+
+/** The chat request history: finished turns, the newest HISTORY_LIMIT, starting with a user turn. */
+export function buildModelHistory(messages: StoredMessage[]): ModelMessage[] {
+  const newest = finishedTurns(messages).slice(-HISTORY_LIMIT)
   const firstUser = newest.findIndex((turn) => turn.role === 'user')
   return firstUser === -1 ? [] : newest.slice(firstUser)
 }

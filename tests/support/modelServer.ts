@@ -6,6 +6,9 @@ import type { AddressInfo, Socket } from 'node:net'
 
 export type RecordedRequest = {
   path: string
+  /** performance.now() when the request arrived and when its first text was sent. */
+  receivedAt: number
+  firstTextAt?: number
   headers: IncomingMessage['headers']
   body: {
     model: string
@@ -73,16 +76,17 @@ function message(body: RecordedRequest['body'], content: unknown[], outputTokens
 
 async function streamText(
   res: ServerResponse,
-  body: RecordedRequest['body'],
+  recorded: RecordedRequest,
   chunks: string[],
   timing: { firstTokenDelayMs?: number; chunkIntervalMs?: number },
 ) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-  sse(res, 'message_start', { type: 'message_start', message: message(body, [], 1) })
+  sse(res, 'message_start', { type: 'message_start', message: message(recorded.body, [], 1) })
   sse(res, 'content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
   if (timing.firstTokenDelayMs) await sleep(timing.firstTokenDelayMs)
   for (const [index, chunk] of chunks.entries()) {
     if (index > 0 && timing.chunkIntervalMs) await sleep(timing.chunkIntervalMs)
+    recorded.firstTextAt ??= performance.now()
     sse(res, 'content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: chunk } })
   }
 }
@@ -121,17 +125,19 @@ export async function startModelServer(): Promise<ModelServer> {
 
   async function answer(req: IncomingMessage, res: ServerResponse, raw: string) {
     const body = JSON.parse(raw || '{}') as RecordedRequest['body']
-    requests.push({ path: req.url ?? '', headers: req.headers, body })
+    const recorded: RecordedRequest = { path: req.url ?? '', receivedAt: performance.now(), headers: req.headers, body }
+    requests.push(recorded)
     const scripted = queue.shift() ?? { kind: 'status', status: 400, errorType: 'unscripted_request' }
     switch (scripted.kind) {
       case 'text': {
         const chunks = scripted.chunks ?? wordChunks(scripted.text)
         if (body.stream) {
-          await streamText(res, body, chunks, scripted)
+          await streamText(res, recorded, chunks, scripted)
           endStream(res, chunks.length)
         } else {
           if (scripted.firstTokenDelayMs) await sleep(scripted.firstTokenDelayMs)
           if (scripted.chunkIntervalMs) await sleep(scripted.chunkIntervalMs * Math.max(0, chunks.length - 1))
+          recorded.firstTextAt = performance.now()
           res.writeHead(200, { 'content-type': 'application/json' })
           res.end(JSON.stringify(message(body, [{ type: 'text', text: scripted.text }], chunks.length)))
         }
@@ -160,7 +166,7 @@ export async function startModelServer(): Promise<ModelServer> {
       case 'hang':
         return // never answers; close() destroys the socket
       case 'brokenStream': {
-        await streamText(res, body, wordChunks(scripted.textBefore), {})
+        await streamText(res, recorded, wordChunks(scripted.textBefore), {})
         if (scripted.ending === 'socket') {
           res.socket?.destroy()
         } else {

@@ -1,0 +1,17 @@
+// Runs the benchmark through vite's SSR loader, which gives it the same TypeScript and
+// import.meta.glob handling as the tests (convex-test needs the glob).
+import { createServer } from 'vite'
+
+const server = await createServer({
+  configFile: false,
+  logLevel: 'error',
+  appType: 'custom',
+  server: { middlewareMode: true, hmr: false, watch: null },
+  ssr: { noExternal: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/batch-worker'] },
+})
+try {
+  const benchmark = await server.ssrLoadModule('/bench/turnBenchmark.ts')
+  await benchmark.main()
+} finally {
+  await server.close()
+}

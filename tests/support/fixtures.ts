@@ -1,0 +1,104 @@
+// convex-test setup and fixtures shared by every test file and the benchmark (no vitest here).
+import rateLimiterTest from '@convex-dev/rate-limiter/test'
+import { convexTest } from 'convex-test'
+import type { Doc, Id } from '../../convex/_generated/dataModel'
+import schema from '../../convex/schema'
+
+export const convexModules = import.meta.glob('../../convex/**/*.ts')
+
+/** A fresh test backend; the benchmark passes instrumented modules. */
+export function setupBackend(modules = convexModules) {
+  const t = convexTest(schema, modules)
+  rateLimiterTest.register(t)
+  return t
+}
+
+export type Backend = ReturnType<typeof setupBackend>
+export type SignedIn = ReturnType<Backend['withIdentity']>
+
+/** A user with a session, and a client signed in as them. */
+export async function signIn(t: Backend) {
+  const { userId, sessionId } = await t.run(async (ctx) => {
+    const userId = await ctx.db.insert('users', {})
+    const sessionId = await ctx.db.insert('authSessions', {
+      userId,
+      expirationTime: Date.now() + 24 * 60 * 60 * 1000,
+    })
+    return { userId, sessionId }
+  })
+  return { userId, as: t.withIdentity({ subject: `${userId}|${sessionId}` }) }
+}
+
+export async function makeProfile(
+  t: Backend,
+  userId: Id<'users'>,
+  fields: Partial<Omit<Doc<'profiles'>, '_id' | '_creationTime' | 'userId'>> = {},
+): Promise<Id<'profiles'>> {
+  return await t.run(async (ctx) =>
+    ctx.db.insert('profiles', { createdAt: 1, updatedAt: 1, ...fields, userId }),
+  )
+}
+
+export async function makeAction(
+  t: Backend,
+  profileId: Id<'profiles'>,
+  fields: Partial<Omit<Doc<'careerActions'>, '_id' | '_creationTime' | 'profileId'>> = {},
+): Promise<Id<'careerActions'>> {
+  return await t.run(async (ctx) =>
+    ctx.db.insert('careerActions', {
+      type: 'replicate',
+      title: 'Replicate the induction heads paper',
+      description: 'Reproduce the main result on a small transformer.',
+      rationale: 'Builds interpretability skills.',
+      status: 'active',
+      generatedAt: 1,
+      modelVersion: 'test',
+      ...fields,
+      profileId,
+    }),
+  )
+}
+
+/** A signed-in user with a profile: the usual start of a story. */
+export async function makeUser(
+  t: Backend,
+  profile: Parameters<typeof makeProfile>[2] = {},
+) {
+  const { userId, as } = await signIn(t)
+  const profileId = await makeProfile(t, userId, profile)
+  return { userId, as, profileId }
+}
+
+/** Stores messages directly, oldest first, one millisecond apart. */
+export async function seedMessages(
+  t: Backend,
+  profileId: Id<'profiles'>,
+  messages: { role: 'user' | 'assistant'; content: string; actionId?: Id<'careerActions'> }[],
+  startAt = 1_000,
+) {
+  await t.run(async (ctx) => {
+    for (const [index, message] of messages.entries()) {
+      await ctx.db.insert('enrichmentMessages', { ...message, profileId, createdAt: startAt + index })
+    }
+  })
+}
+
+const APP_TABLES = ['users', 'profiles', 'careerActions', 'enrichmentMessages', 'modelUsage'] as const
+
+/** Every document of the app's tables, to prove a refused call changed nothing. */
+export async function snapshotTables(t: Backend) {
+  return await t.run(async (ctx) => {
+    const snapshot: Record<string, unknown[]> = {}
+    for (const table of APP_TABLES) snapshot[table] = await ctx.db.query(table).collect()
+    return snapshot
+  })
+}
+
+export async function messagesOf(t: Backend, profileId: Id<'profiles'>) {
+  return await t.run(async (ctx) =>
+    ctx.db
+      .query('enrichmentMessages')
+      .withIndex('by_profile', (q) => q.eq('profileId', profileId))
+      .collect(),
+  )
+}
