@@ -16,6 +16,7 @@ const TOKEN_INTERVAL_MS = 20 // 50 tokens/s: about 2 s for a reply
 const POLL_INTERVAL_MS = 5
 const TURNS_PER_MODE = 5
 const GENERAL_CHAT_SIZES = [0, 1_000, 5_000]
+const DEBRIEF_MESSAGE_COUNTS = [0, 2_000] // spread over 200 actions of the same profile
 
 type TransactionRecord = {
   name: string
@@ -243,6 +244,39 @@ export async function main() {
       })
     }
 
+    // 3. Cost per general-chat turn with many debrief messages on the same profile.
+    const generalReads: { debriefMessages: number; documentsRead: number; bytesRead: number }[] = []
+    for (const count of DEBRIEF_MESSAGE_COUNTS) {
+      const t = newBackend()
+      const { user } = await newDebrief(t)
+      await t.run(async (ctx) => {
+        for (let a = 0; a < count / 10; a++) {
+          const actionId = await ctx.db.insert('careerActions', {
+            profileId: user.profileId, type: 'volunteer', title: `Action ${a}`, description: 'Done.',
+            rationale: 'Bench.', status: 'done', generatedAt: 0, modelVersion: 'bench',
+          })
+          for (let i = 0; i < 10; i++) {
+            await ctx.db.insert('enrichmentMessages', {
+              profileId: user.profileId, actionId, role: i % 2 === 0 ? 'user' : 'assistant',
+              content: `Debrief message ${i} of action ${a}.`, createdAt: a * 10 + i,
+            })
+          }
+        }
+      })
+      let records: TransactionRecord[] = []
+      for (const message of ['I studied maths.', 'I want to work on interpretability.']) {
+        server.reply({ kind: 'text', text: 'Tell me more about that.' })
+        const first = transactions.length
+        await user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
+        records = transactions.slice(first).filter((record) => !isFlush(record))
+      }
+      generalReads.push({
+        debriefMessages: count,
+        documentsRead: sum(records, 'documentsRead'),
+        bytesRead: sum(records, 'bytesRead'),
+      })
+    }
+
     const row = (label: string, streamed: string, unstreamed: string) =>
       `| ${label} | ${streamed} | ${unstreamed} |`
     const ms = (value: number) => `${Math.round(value)} ms`
@@ -274,6 +308,10 @@ export async function main() {
       '| general-chat messages on the profile | documents read, debrief turn 2 (begin + finish) | bytes read | characters sent to the model |',
       '|---|---|---|---|',
       ...readsBySize.map((r) => `| ${r.size} | ${r.documentsRead} | ${r.bytesRead} | ${r.charsSent} |`),
+      '',
+      '| debrief messages on the profile | documents read, general-chat turn 2 (begin + finish) | bytes read |',
+      '|---|---|---|',
+      ...generalReads.map((r) => `| ${r.debriefMessages} | ${r.documentsRead} | ${r.bytesRead} |`),
     ]
     console.log(lines.join('\n'))
   } finally {

@@ -41,11 +41,14 @@ export const MODEL_ERRORS = {
   timeout: 'The assistant took too long to answer. Please try again.',
   unreachable: 'Could not reach the assistant. Please try again in a moment.',
   refused: 'The assistant refused the request. Please try again later.',
+  interrupted: "The assistant's reply was cut off. Please try again.",
   emptyReply: 'The assistant sent an empty reply. Please try again.',
 } as const
 
-function describeFailure(error: unknown, timedOut: boolean): string {
+function describeFailure(error: unknown, timedOut: boolean, streamStarted = false): string {
   if (timedOut || error instanceof Anthropic.APIConnectionTimeoutError) return MODEL_ERRORS.timeout
+  // A stream whose connection drops part-way fails with the fetch layer's own error.
+  if (streamStarted && !(error instanceof Anthropic.APIError)) return MODEL_ERRORS.interrupted
   if (error instanceof Anthropic.APIConnectionError) return MODEL_ERRORS.unreachable
   if (error instanceof Anthropic.APIError) {
     const type = (error.error as { error?: { type?: string } } | undefined)?.error?.type
@@ -89,6 +92,7 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
   const client = createClient()
   const deadline = startDeadline()
   let text = ''
+  let streamStarted = false
   const usage: ModelUsage = { inputTokens: 0, outputTokens: 0 }
   const body = {
     model: MODEL_ID,
@@ -102,6 +106,7 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
         { ...body, stream: true },
         { signal: deadline.signal },
       )
+      streamStarted = true
       for await (const event of events) {
         if (event.type === 'message_start') {
           usage.inputTokens = event.message.usage.input_tokens
@@ -120,7 +125,8 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
       text = reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
     }
   } catch (error) {
-    return { ok: false, error: new ConvexError(describeFailure(error, deadline.expired())), partialText: text, usage }
+    const message = describeFailure(error, deadline.expired(), streamStarted)
+    return { ok: false, error: new ConvexError(message), partialText: text, usage }
   } finally {
     deadline.clear()
   }
