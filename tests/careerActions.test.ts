@@ -1,32 +1,25 @@
-import { ConvexError } from 'convex/values'
 import { describe, expect, test } from 'vitest'
 import { api, internal } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
 import { MODEL_ID } from '../convex/ai/claude'
 import { MAX_GENERATED_ACTIONS } from '../convex/careerActions/mutations'
-import { makeAction, makeUser, setupBackend, signIn, snapshotTables, type Backend } from './support/backend'
+import {
+  convexErrorOf,
+  makeAction,
+  makeUser,
+  setupBackend,
+  signIn,
+  snapshotTables,
+  type Backend,
+} from './support/backend'
 
 type Status = Doc<'careerActions'>['status']
 type ActionDoc = Doc<'careerActions'>
 
 const STATUSES: Status[] = ['active', 'saved', 'dismissed', 'in_progress', 'done']
 
-/** The call fails with a ConvexError; returns its string data. */
-async function convexErrorOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a ConvexError, but the call succeeded')
-    },
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(ConvexError)
-  const data = (error as ConvexError<string>).data
-  expect(typeof data).toBe('string')
-  return data
-}
-
 async function expectConvexError(promise: Promise<unknown>, message: string) {
-  expect(await convexErrorOf(promise)).toBe(message)
+  expect(await convexErrorOf<string>(promise)).toBe(message)
 }
 
 async function actionDoc(t: Backend, actionId: Id<'careerActions'>) {
@@ -147,7 +140,7 @@ describe('status table', () => {
       const { as, profileId } = await makeUser(t)
       const actionId = await makeAction(t, profileId, seedFor(status))
       const snapshot = await snapshotTables(t)
-      const message = await convexErrorOf(as.mutation(MUTATIONS[name], { actionId }))
+      const message = await convexErrorOf<string>(as.mutation(MUTATIONS[name], { actionId }))
       if (name === 'markCompletionStarted') {
         expect(message).toBe(
           `Cannot start completion conversation for action with status "${status}" - must be "done"`,

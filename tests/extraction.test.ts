@@ -1,4 +1,3 @@
-import { ConvexError, type Value } from 'convex/values'
 import { expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
 import { NOTHING_TO_EXTRACT } from '../convex/enrichment/extraction'
@@ -10,6 +9,7 @@ import {
   setupBackend,
   signIn,
   snapshotTables,
+  convexErrorOf,
   useModelServer,
   type Backend,
 } from './support/backend'
@@ -18,22 +18,6 @@ const server = useModelServer()
 
 const TOOL = 'save_profile_updates'
 const extract = api.enrichment.extraction.extractFromConversation
-
-/** The ConvexError a call rejects with (fails the test if it resolves or throws anything else). */
-async function convexErrorOf(call: Promise<unknown>): Promise<ConvexError<Value>> {
-  let outcome: unknown
-  try {
-    outcome = await call
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConvexError)
-    return error as ConvexError<Value>
-  }
-  throw new Error(`expected a ConvexError, got a result: ${JSON.stringify(outcome)}`)
-}
-
-function errorText(error: ConvexError<Value>): string {
-  return typeof error.data === 'string' ? error.data : error.message
-}
 
 async function modelUsageRows(t: Backend) {
   return await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
@@ -164,7 +148,7 @@ test('more client messages than the maximum are refused before the model is call
   }))
   const before = await snapshotTables(t)
   const error = await convexErrorOf(as.action(extract, { profileId, messages }))
-  expect(errorText(error)).toMatch(/too many messages/i)
+  expect(error).toMatch(/too many messages/i)
   expect(server().requests).toHaveLength(0)
   expect(await snapshotTables(t)).toEqual(before)
 })
@@ -242,7 +226,7 @@ test("a stranger's actionId is refused: no model request, nothing written", asyn
   const error = await convexErrorOf(
     stranger.as.action(extract, { profileId: stranger.profileId, actionId, messages: [] }),
   )
-  expect(errorText(error)).toBe('Career action not found')
+  expect(error).toBe('Career action not found')
   expect(server().requests).toHaveLength(0)
   expect(await snapshotTables(t)).toEqual(before)
 })
@@ -260,7 +244,7 @@ test("a stranger's profileId is refused: no model request, nothing written", asy
     { profileId: owner.profileId, actionId, messages: [] },
   ]) {
     const error = await convexErrorOf(stranger.as.action(extract, args))
-    expect(errorText(error)).toBe('Profile not found')
+    expect(error).toBe('Profile not found')
   }
   expect(server().requests).toHaveLength(0)
   expect(await snapshotTables(t)).toEqual(before)
@@ -278,7 +262,7 @@ test('signed out is refused: no model request, nothing written', async () => {
     { profileId, actionId, messages: [] },
   ]) {
     const error = await convexErrorOf(t.action(extract, args))
-    expect(errorText(error)).toBe('Not authenticated')
+    expect(error).toBe('Not authenticated')
   }
   expect(server().requests).toHaveLength(0)
   expect(await snapshotTables(t)).toEqual(before)
@@ -310,7 +294,7 @@ test('a conversation with no user message is refused with NOTHING_TO_EXTRACT', a
   ]
   for (const args of cases) {
     const error = await convexErrorOf(as.action(extract, args))
-    expect(errorText(error)).toBe(NOTHING_TO_EXTRACT)
+    expect(error).toBe(NOTHING_TO_EXTRACT)
   }
   expect(server().requests).toHaveLength(0)
   expect(await snapshotTables(t)).toEqual(before)
@@ -333,7 +317,7 @@ test.each(malformedInputs)('malformed tool input (%s) is a clear error, never a 
   server().reply({ kind: 'tool', name: TOOL, input })
 
   const error = await convexErrorOf(as.action(extract, { profileId, messages: SIMPLE_CHAT }))
-  expect(errorText(error)).toMatch(/malformed/i)
+  expect(error).toMatch(/malformed/i)
   expect(server().requests).toHaveLength(1)
   // The tokens were spent: the call is recorded, as failed.
   const usage = await modelUsageRows(t)
@@ -347,7 +331,7 @@ test('a text reply instead of a tool call is NO_EXTRACTION, never a result', asy
   server().reply({ kind: 'content', content: [{ type: 'text', text: 'hi' }] })
 
   const error = await convexErrorOf(as.action(extract, { profileId, messages: SIMPLE_CHAT }))
-  expect(errorText(error)).toBe(NO_EXTRACTION)
+  expect(error).toBe(NO_EXTRACTION)
   expect(server().requests).toHaveLength(1)
   const usage = await modelUsageRows(t)
   expect(usage).toHaveLength(1)
@@ -360,7 +344,7 @@ test('a call to some other tool is NO_EXTRACTION', async () => {
   server().reply({ kind: 'tool', name: 'delete_everything', input: { skills_mentioned: ['X'], career_interests: [] } })
 
   const error = await convexErrorOf(as.action(extract, { profileId, messages: SIMPLE_CHAT }))
-  expect(errorText(error)).toBe(NO_EXTRACTION)
+  expect(error).toBe(NO_EXTRACTION)
 })
 
 // ---------------------------------------------------------------------------------------------

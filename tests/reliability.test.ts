@@ -17,22 +17,12 @@ import {
   seedMessages,
   setupBackend,
   snapshotTables,
+  convexErrorOf,
   useModelServer,
   type Backend,
 } from './support/backend'
 
 const server = useModelServer()
-
-/** The ConvexError's data, or a failed test when the promise resolves or throws something else. */
-async function convexErrorOf<T = unknown>(promise: Promise<unknown>): Promise<T> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConvexError)
-    return (error as ConvexError<Value>).data as T
-  }
-  throw new Error('expected a ConvexError, but the call succeeded')
-}
 
 type Chat = 'general' | 'debrief'
 const CHATS: Chat[] = ['general', 'debrief']

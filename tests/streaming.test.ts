@@ -1,6 +1,5 @@
 // Streamed replies: what the subscribed chat shows while a reply streams, what a broken stream
 // leaves behind, that unfinished replies are never history, and the flusher that writes them.
-import { ConvexError, type Value } from 'convex/values'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api } from '../convex/_generated/api'
 import { MODEL_ERRORS } from '../convex/ai/claude'
@@ -11,6 +10,7 @@ import {
   messagesOf,
   seedMessages,
   setupBackend,
+  convexErrorOf,
   useModelServer,
   type Backend,
 } from './support/backend'
@@ -18,16 +18,6 @@ import {
 const server = useModelServer()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function convexErrorOf<T = unknown>(promise: Promise<unknown>): Promise<T> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConvexError)
-    return (error as ConvexError<Value>).data as T
-  }
-  throw new Error('expected a ConvexError, but the call succeeded')
-}
 
 async function openDebrief(t: Backend) {
   const user = await makeUser(t, { name: 'Ada' })

@@ -1,5 +1,6 @@
 // What a test file imports: the fixtures, and the model server wired into vitest's hooks.
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
+import { ConvexError, type Value } from 'convex/values'
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
 import { startModelServer, type ModelServer } from './modelServer'
 
 export * from './fixtures'
@@ -32,4 +33,16 @@ export function useModelServer() {
     if (!server) throw new Error('model server not started')
     return server
   }
+}
+
+/** The data of the ConvexError a call rejects with; fails the test if it resolves or throws anything else. */
+export async function convexErrorOf<T = unknown>(promise: Promise<unknown>): Promise<T> {
+  let outcome: unknown
+  try {
+    outcome = await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConvexError)
+    return (error as ConvexError<Value>).data as T
+  }
+  throw new Error(`expected a ConvexError, got a result: ${JSON.stringify(outcome)}`)
 }
