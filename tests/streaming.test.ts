@@ -148,7 +148,10 @@ describe('a stream that breaks part-way', () => {
   test.each([
     { ending: 'socket' as const, errors: [MODEL_ERRORS.interrupted] },
     { ending: 'errorEvent' as const, errors: [MODEL_ERRORS.overloaded] },
+    { ending: 'cleanClose' as const, errors: [MODEL_ERRORS.interrupted] },
+    { ending: 'hang' as const, errors: [MODEL_ERRORS.timeout] },
   ])('ending with $ending: the partial reply is kept marked failed and never sent again', async ({ ending, errors }) => {
+    if (ending === 'hang') process.env.MODEL_DEADLINE_MS = '400'
     const t = setupBackend()
     const c = await openDebrief(t)
     const textBefore = 'Congratulations on finishing the replication, what'

@@ -107,6 +107,7 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
         { signal: deadline.signal },
       )
       streamStarted = true
+      let stopped = false
       for await (const event of events) {
         if (event.type === 'message_start') {
           usage.inputTokens = event.message.usage.input_tokens
@@ -116,7 +117,15 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
         } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
           text += event.delta.text
           request.onText?.(text)
+        } else if (event.type === 'message_stop') {
+          stopped = true
         }
+      }
+      // The SDK ends the loop quietly on an abort or a closed connection: a reply is only
+      // complete once message_stop has arrived.
+      if (!stopped) {
+        const message = deadline.expired() ? MODEL_ERRORS.timeout : MODEL_ERRORS.interrupted
+        return { ok: false, error: new ConvexError(message), partialText: text, usage }
       }
     } else {
       const reply = await client.messages.create(body, { signal: deadline.signal })

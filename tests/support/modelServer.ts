@@ -29,8 +29,11 @@ export type ScriptedReply =
   | { kind: 'content'; content: unknown[] }
   | { kind: 'status'; status: number; errorType?: string }
   | { kind: 'hang' }
-  /** Streams `textBefore`, then either closes the socket or sends an SSE error event. */
-  | { kind: 'brokenStream'; textBefore: string; ending: 'socket' | 'errorEvent' }
+  /**
+   * Streams `textBefore`, then: destroys the socket, sends an SSE error event, ends the
+   * response cleanly without message_stop, or hangs.
+   */
+  | { kind: 'brokenStream'; textBefore: string; ending: 'socket' | 'errorEvent' | 'cleanClose' | 'hang' }
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -169,10 +172,12 @@ export async function startModelServer(): Promise<ModelServer> {
         await streamText(res, recorded, wordChunks(scripted.textBefore), {})
         if (scripted.ending === 'socket') {
           res.socket?.destroy()
-        } else {
+        } else if (scripted.ending === 'errorEvent') {
           sse(res, 'error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
           res.end()
-        }
+        } else if (scripted.ending === 'cleanClose') {
+          res.end()
+        } // 'hang': leave it open; close() destroys the socket
         return
       }
     }
