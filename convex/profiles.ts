@@ -3,6 +3,7 @@ import { ConvexError, v } from 'convex/values'
 import { mutation, query } from './_generated/server'
 import { findMyProfile, requireAuth, requireProfileOwner } from './lib/auth'
 import { checkProfileFields } from './lib/limits'
+import { newUniqueItems } from './lib/lists'
 import schema, { editableProfileFields } from './schema'
 
 const profileDoc = doc(schema, 'profiles')
@@ -46,20 +47,10 @@ function definedOnly<T extends object>(fields: T): Partial<T> {
   ) as Partial<T>
 }
 
-/** Adds `additions` to `existing`, skipping case-insensitive repeats, keeping existing order. */
+/** `existing` with the new items of `additions` appended (case-insensitive, no repeats). */
 function mergeList(existing: string[] | undefined, additions: string[] | undefined): string[] | undefined {
   if (!additions) return undefined
-  const merged = [...(existing ?? [])]
-  const seen = new Set(merged.map((item) => item.trim().toLowerCase()))
-  for (const item of additions) {
-    const trimmed = item.trim()
-    const key = trimmed.toLowerCase()
-    if (trimmed && !seen.has(key)) {
-      seen.add(key)
-      merged.push(trimmed)
-    }
-  }
-  return merged
+  return [...(existing ?? []), ...newUniqueItems(existing ?? [], additions)]
 }
 
 /**

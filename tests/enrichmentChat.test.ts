@@ -334,6 +334,15 @@ describe('the reply and the stored chat', () => {
   })
 })
 
+test('getProfileInternal returns the profile by id, and null for a deleted one', async () => {
+  const t = setupBackend()
+  const { profileId } = await makeUser(t, { name: 'Ada' })
+  const profile = await t.query(internal.enrichment.queries.getProfileInternal, { profileId })
+  expect(profile).toMatchObject({ _id: profileId, name: 'Ada' })
+  await t.run(async (ctx) => ctx.db.delete('profiles', profileId))
+  expect(await t.query(internal.enrichment.queries.getProfileInternal, { profileId })).toBeNull()
+})
+
 describe('the general chat leaves debriefs out', () => {
   test('debrief messages of the same profile are neither sent nor listed', async () => {
     const t = setupBackend()

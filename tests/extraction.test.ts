@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
-import { NOTHING_TO_EXTRACT } from '../convex/enrichment/extraction'
+import { EXTRACTION_MAX_CHARS, NOTHING_TO_EXTRACT } from '../convex/enrichment/extraction'
 import { NO_EXTRACTION } from '../convex/enrichment/extractionResult'
 import {
   makeAction,
@@ -149,6 +149,21 @@ test('more client messages than the maximum are refused before the model is call
   const before = await snapshotTables(t)
   const error = await convexErrorOf(as.action(extract, { profileId, messages }))
   expect(error).toMatch(/too many messages/i)
+  expect(server().requests).toHaveLength(0)
+  expect(await snapshotTables(t)).toEqual(before)
+})
+
+test('a transcript longer than EXTRACTION_MAX_CHARS is refused before the model is called', async () => {
+  const t = setupBackend()
+  const { as, profileId } = await makeUser(t)
+  const count = Math.ceil(EXTRACTION_MAX_CHARS / 4_000) + 1
+  const messages = Array.from({ length: count }, (_, i) => ({
+    role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+    content: `${i} `.padEnd(4_000, 'x'),
+  }))
+  const before = await snapshotTables(t)
+  const error = await convexErrorOf(as.action(extract, { profileId, messages }))
+  expect(error).toMatch(/too long to update your profile from at once/)
   expect(server().requests).toHaveLength(0)
   expect(await snapshotTables(t)).toEqual(before)
 })

@@ -29,7 +29,9 @@ import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_limits from "../lib/limits.js";
+import type * as lib_lists from "../lib/lists.js";
 import type * as lib_rateLimits from "../lib/rateLimits.js";
+import type * as lib_usage from "../lib/usage.js";
 import type * as profiles from "../profiles.js";
 
 /**
@@ -57,7 +59,9 @@ declare const fullApi: ApiFromModules<{
   http: typeof http;
   "lib/auth": typeof lib_auth;
   "lib/limits": typeof lib_limits;
+  "lib/lists": typeof lib_lists;
   "lib/rateLimits": typeof lib_rateLimits;
+  "lib/usage": typeof lib_usage;
   profiles: typeof profiles;
 }>;
 export declare const api: FilterApi<

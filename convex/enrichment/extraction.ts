@@ -1,11 +1,11 @@
 import { ConvexError, v } from 'convex/values'
 import { internal } from '../_generated/api'
-import type { Doc, Id } from '../_generated/dataModel'
 import { action, internalMutation } from '../_generated/server'
-import { callTool, MODEL_ID } from '../ai/claude'
-import { requireProfileAction, requireProfileOwner } from '../lib/auth'
+import { callTool } from '../ai/claude'
+import { requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
+import { recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import {
@@ -19,6 +19,8 @@ import { extractionSystemPrompt } from './prompts'
 import { readDebrief } from './queries'
 
 export const EXTRACTION_MAX_TOKENS = 1024
+/** Longest transcript one extraction sends (a debrief at its cap fits well inside). */
+export const EXTRACTION_MAX_CHARS = 80_000
 export const NOTHING_TO_EXTRACT =
   'There is nothing to update your profile from yet: the conversation has no message from you.'
 
@@ -50,14 +52,11 @@ export const beginExtraction = internalMutation({
     }),
   }),
   handler: async (ctx, { profileId, actionId, messages }) => {
-    let userId: Id<'users'>
-    let profile: Doc<'profiles'>
+    const { userId, profile } = await requireChatAccess(ctx, profileId, actionId)
     let source: { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }[]
     if (actionId) {
-      ;({ userId, profile } = await requireProfileAction(ctx, profileId, actionId))
       source = await readDebrief(ctx, actionId, DEBRIEF_READ_LIMIT)
     } else {
-      ;({ userId, profile } = await requireProfileOwner(ctx, profileId))
       if (messages.length > DEBRIEF_READ_LIMIT) {
         throw new ConvexError(`Too many messages: at most ${DEBRIEF_READ_LIMIT} can be extracted at once`)
       }
@@ -69,6 +68,12 @@ export const beginExtraction = internalMutation({
     if (!history.some((turn) => turn.role === 'user' && turn.content.trim())) {
       throw new ConvexError(NOTHING_TO_EXTRACT)
     }
+    const transcript = renderTranscript(history)
+    if (transcript.length > EXTRACTION_MAX_CHARS) {
+      throw new ConvexError(
+        'This conversation is too long to update your profile from at once. Send a shorter part of it.',
+      )
+    }
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
       userId,
@@ -76,7 +81,7 @@ export const beginExtraction = internalMutation({
       messages: [
         {
           role: 'user' as const,
-          content: `<conversation>\n${neutralizeDataTags(renderTranscript(history))}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
+          content: `<conversation>\n${neutralizeDataTags(transcript)}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
         },
       ],
       existing: { skills: profile.skills, aiSafetyInterests: profile.aiSafetyInterests },
@@ -89,13 +94,12 @@ export const recordExtractionUsage = internalMutation({
     userId: v.id('users'),
     profileId: v.id('profiles'),
     actionId: v.optional(v.id('careerActions')),
-    inputTokens: v.number(),
-    outputTokens: v.number(),
+    usage: v.object({ inputTokens: v.number(), outputTokens: v.number() }),
     succeeded: v.boolean(),
   },
   returns: v.null(),
-  handler: async (ctx, args) => {
-    await ctx.db.insert('modelUsage', { ...args, chat: 'extraction', model: MODEL_ID, createdAt: Date.now() })
+  handler: async (ctx, call) => {
+    await recordModelUsage(ctx, { ...call, chat: 'extraction' })
     return null
   },
 })
@@ -134,7 +138,7 @@ export const extractFromConversation = action({
         userId: request.userId,
         profileId,
         actionId,
-        ...outcome.usage,
+        usage: outcome.usage,
         succeeded: result !== undefined,
       })
     }

@@ -1,6 +1,7 @@
 import { ConvexError, v, type Infer } from 'convex/values'
 import type { ToolDefinition } from '../ai/claude'
 import { FIELD_LIMITS, LIST_LIMITS } from '../lib/limits'
+import { newUniqueItems } from '../lib/lists'
 
 export const extractionResult = v.object({
   skills_mentioned: v.array(v.string()),
@@ -63,17 +64,7 @@ function readText(input: Record<string, unknown>, key: string): string | undefin
 
 /** Trimmed, non-empty, clipped, without case-insensitive repeats or what the profile has. */
 function cleanList(items: string[], itemLimit: number, maxItems: number, existing: string[] = []) {
-  const seen = new Set(existing.map((item) => item.trim().toLowerCase()))
-  const kept: string[] = []
-  for (const item of items) {
-    const cleaned = clip(item.trim(), itemLimit)
-    const key = cleaned.toLowerCase()
-    if (cleaned && !seen.has(key)) {
-      seen.add(key)
-      kept.push(cleaned)
-    }
-  }
-  return kept.slice(0, maxItems)
+  return newUniqueItems(existing, items, itemLimit).slice(0, maxItems)
 }
 
 function cleanText(text: string | undefined, limit: number): string | undefined {

@@ -3,10 +3,12 @@
 import { ConvexError, v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { internalMutation, type MutationCtx } from '../_generated/server'
-import { modelDeadlineMs, MODEL_ID } from '../ai/claude'
-import { requireProfileAction, requireProfileOwner } from '../lib/auth'
+import { internal } from '../_generated/api'
+import { modelDeadlineMs } from '../ai/claude'
+import { requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
+import { recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import {
   buildModelHistory,
@@ -51,18 +53,9 @@ export const beginTurn = internalMutation({
     messages: v.array(v.object({ role: messageRole, content: v.string() })),
   }),
   handler: async (ctx, { profileId, actionId, message }) => {
-    let userId: Id<'users'>
-    let profile: Doc<'profiles'>
-    let action: Doc<'careerActions'> | null = null
-    if (actionId) {
-      ;({ userId, profile, action } = await requireProfileAction(ctx, profileId, actionId))
-      if (action.status !== 'done') {
-        throw new ConvexError(
-          `Cannot debrief an action with status "${action.status}" - must be "done"`,
-        )
-      }
-    } else {
-      ;({ userId, profile } = await requireProfileOwner(ctx, profileId))
+    const { userId, profile, action } = await requireChatAccess(ctx, profileId, actionId)
+    if (action && action.status !== 'done') {
+      throw new ConvexError(`Cannot debrief an action with status "${action.status}" - must be "done"`)
     }
     checkChatMessage(message)
 
@@ -102,6 +95,8 @@ export const beginTurn = internalMutation({
     const replyId = await ctx.db.insert('enrichmentMessages', {
       profileId, role: 'assistant', content: '', status: 'streaming', ...link, createdAt: now + 1,
     })
+    // If the action dies before finishing the reply, this settles it so no chat shows it forever.
+    await ctx.scheduler.runAfter(staleReplyMs(), internal.enrichment.turns.expireReply, { replyId })
 
     const history = isRetry ? finished : [...finished, { role: 'user' as const, content: message }]
     return {
@@ -128,23 +123,13 @@ export const writeReplyProgress = internalMutation({
   },
 })
 
-async function recordUsage(
-  ctx: MutationCtx,
-  userId: Id<'users'>,
-  reply: Doc<'enrichmentMessages'>,
-  usage: { inputTokens: number; outputTokens: number },
-  succeeded: boolean,
-) {
-  await ctx.db.insert('modelUsage', {
+function usageOf(userId: Id<'users'>, reply: Doc<'enrichmentMessages'>) {
+  return {
     userId,
     profileId: reply.profileId,
-    chat: reply.actionId ? 'debrief' : 'general',
-    ...(reply.actionId && { actionId: reply.actionId }),
-    model: MODEL_ID,
-    ...usage,
-    succeeded,
-    createdAt: Date.now(),
-  })
+    chat: reply.actionId ? ('debrief' as const) : ('general' as const),
+    actionId: reply.actionId,
+  }
 }
 
 export const finishTurn = internalMutation({
@@ -158,8 +143,12 @@ export const finishTurn = internalMutation({
   handler: async (ctx, { replyId, userId, content, usage }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (!reply) throw new Error(`Reply ${replyId} vanished before it was finished`)
-    await ctx.db.patch('enrichmentMessages', replyId, { content, status: undefined })
-    await recordUsage(ctx, userId, reply, usage, true)
+    // A reply already settled as failed (its turn ran past the stale limit) stays settled:
+    // the conversation may have moved on without it.
+    if (reply.status === 'streaming') {
+      await ctx.db.patch('enrichmentMessages', replyId, { content, status: undefined })
+    }
+    await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: true })
     return null
   },
 })
@@ -175,10 +164,21 @@ export const failTurn = internalMutation({
   handler: async (ctx, { replyId, userId, partialText, usage }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (!reply) return null
-    await settleFailedReply(ctx, reply, partialText)
+    if (reply.status === 'streaming') await settleFailedReply(ctx, reply, partialText)
     if (usage.inputTokens + usage.outputTokens > 0) {
-      await recordUsage(ctx, userId, reply, usage, false)
+      await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: false })
     }
+    return null
+  },
+})
+
+/** Scheduled by beginTurn: settles a reply still streaming long after its deadline. */
+export const expireReply = internalMutation({
+  args: { replyId: v.id('enrichmentMessages') },
+  returns: v.null(),
+  handler: async (ctx, { replyId }) => {
+    const reply = await ctx.db.get('enrichmentMessages', replyId)
+    if (reply?.status === 'streaming') await settleFailedReply(ctx, reply, reply.content)
     return null
   },
 })

@@ -78,3 +78,13 @@ export async function requireProfileAction(
   if (!action || action.profileId !== profile._id) throw new ConvexError(ACTION_NOT_FOUND)
   return { userId, profile, action }
 }
+
+/** A chat's access check: the caller's profile and, for a debrief, that profile's action. */
+export async function requireChatAccess(
+  ctx: QueryCtx,
+  profileId: Id<'profiles'>,
+  actionId: Id<'careerActions'> | undefined,
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; action: Doc<'careerActions'> | null }> {
+  if (actionId) return await requireProfileAction(ctx, profileId, actionId)
+  return { ...(await requireProfileOwner(ctx, profileId)), action: null }
+}

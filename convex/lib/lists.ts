@@ -1,0 +1,22 @@
+/**
+ * The items of `additions` that `existing` lacks: trimmed, non-empty, clipped to `itemLimit`,
+ * without case-insensitive repeats, in their order.
+ */
+export function newUniqueItems(
+  existing: readonly string[],
+  additions: readonly string[],
+  itemLimit = Infinity,
+): string[] {
+  const seen = new Set(existing.map((item) => item.trim().toLowerCase()))
+  const added: string[] = []
+  for (const item of additions) {
+    const trimmed = item.trim()
+    const cleaned = trimmed.length > itemLimit ? trimmed.slice(0, itemLimit).trimEnd() : trimmed
+    const key = cleaned.toLowerCase()
+    if (cleaned && !seen.has(key)) {
+      seen.add(key)
+      added.push(cleaned)
+    }
+  }
+  return added
+}
