@@ -4,6 +4,7 @@ import { ConvexError } from 'convex/values'
 import { describe, expect, test } from 'vitest'
 import { api, internal } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
+import { PROFILE_CONTEXT_MAX_CHARS } from '../convex/enrichment/profileContext'
 import { CAREER_COACH_PROMPT } from '../convex/enrichment/prompts'
 import {
   makeAction,
@@ -52,14 +53,14 @@ const FULL_PROFILE_BLOCK = [
   'Pronouns: she/her',
   'Location: London',
   'Headline: ML engineer',
+  'Skills: Python, PyTorch',
+  'AI safety interests: interpretability, evals',
+  'Career goals: Work on interpretability',
+  'Seeking: A mentor',
   'Education:',
   '- BSc in Mathematics, Cambridge (2010-2013)',
   'Work history:',
   '- Research Engineer at DeepMind (2019 to present): Built eval harnesses',
-  'Skills: Python, PyTorch',
-  'Career goals: Work on interpretability',
-  'AI safety interests: interpretability, evals',
-  'Seeking: A mentor',
   'Background summary: Former ML engineer',
   '</profile_data>',
 ].join('\n')
@@ -341,6 +342,34 @@ test('getProfileInternal returns the profile by id, and null for a deleted one',
   expect(profile).toMatchObject({ _id: profileId, name: 'Ada' })
   await t.run(async (ctx) => ctx.db.delete('profiles', profileId))
   expect(await t.query(internal.enrichment.queries.getProfileInternal, { profileId })).toBeNull()
+})
+
+test('a profile at its limits keeps every short field in the prompt; only the long texts are cut', async () => {
+  const t = setupBackend()
+  const { as, profileId } = await makeUser(t, {
+    name: 'Ada',
+    skills: ['Python', 'PyTorch'],
+    careerGoals: 'Work on interpretability',
+    aiSafetyInterests: ['evals'],
+    seeking: 'A mentor',
+    workHistory: Array.from({ length: 30 }, (_, i) => ({
+      organization: `Org ${i}`,
+      title: 'Engineer',
+      description: 'd'.repeat(3_000),
+    })),
+    enrichmentSummary: 's'.repeat(10_000),
+  })
+  server().reply({ kind: 'text', text: 'Hello!' })
+  await as.action(api.enrichment.conversation.sendMessage, { profileId, message: 'Hi' })
+  const system = server().requests[0].body.system!
+  const block = system.slice(system.lastIndexOf('<profile_data>'))
+  for (const kept of ['Name: Ada', 'Skills: Python, PyTorch', 'AI safety interests: evals',
+    'Career goals: Work on interpretability', 'Seeking: A mentor', '- Engineer at Org 0: ']) {
+    expect(block).toContain(kept)
+  }
+  expect(block).not.toContain('d'.repeat(601))
+  expect(block).toContain('[profile truncated]')
+  expect(block.length).toBeLessThan(PROFILE_CONTEXT_MAX_CHARS + 100)
 })
 
 describe('the general chat leaves debriefs out', () => {

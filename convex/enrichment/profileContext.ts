@@ -22,7 +22,18 @@ function list(label: string, values: string[] | undefined): string | null {
   return values && values.length > 0 ? `${label}: ${values.join(', ')}` : null
 }
 
-/** The profile as plain text for a prompt: tag-safe and at most PROFILE_CONTEXT_MAX_CHARS. */
+/** Most characters of one work description shown in a prompt; the profile keeps it whole. */
+export const WORK_DESCRIPTION_PROMPT_CHARS = 600
+
+function clip(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text
+}
+
+/**
+ * The profile as plain text for a prompt: tag-safe and at most PROFILE_CONTEXT_MAX_CHARS.
+ * Short facts and lists come first and the long free texts last, so that if a full profile
+ * must be cut, what is cut is the end of the background summary.
+ */
 export function buildProfileContext(profile: Doc<'profiles'>): string {
   const education = (profile.education ?? []).map((entry) => {
     const what = [entry.degree, entry.field].filter(Boolean).join(' in ')
@@ -36,19 +47,21 @@ export function buildProfileContext(profile: Doc<'profiles'>): string {
       .filter(Boolean)
       .join(' to ')
     const head = `- ${entry.title} at ${entry.organization}${dates ? ` (${dates})` : ''}`
-    return entry.description ? `${head}: ${entry.description}` : head
+    return entry.description
+      ? `${head}: ${clip(entry.description, WORK_DESCRIPTION_PROMPT_CHARS)}`
+      : head
   })
   const parts = [
     line('Name', profile.name),
     line('Pronouns', profile.pronouns),
     line('Location', profile.location),
     line('Headline', profile.headline),
+    list('Skills', profile.skills),
+    list('AI safety interests', profile.aiSafetyInterests),
+    line('Career goals', profile.careerGoals),
+    line('Seeking', profile.seeking),
     education.length > 0 ? `Education:\n${education.join('\n')}` : null,
     work.length > 0 ? `Work history:\n${work.join('\n')}` : null,
-    list('Skills', profile.skills),
-    line('Career goals', profile.careerGoals),
-    list('AI safety interests', profile.aiSafetyInterests),
-    line('Seeking', profile.seeking),
     line('Background summary', profile.enrichmentSummary),
   ].filter((part): part is string => part !== null)
 
