@@ -12,48 +12,18 @@ import { RATE_LIMITS, type RateLimitedError } from '../convex/lib/rateLimits'
 import type { ScriptedReply } from './support/modelServer'
 import {
   makeAction,
-  makeUser,
-  messagesOf,
-  seedMessages,
   setupBackend,
   snapshotTables,
   convexErrorOf,
+  openChat,
   useModelServer,
   type Backend,
+  type Chat,
 } from './support/backend'
 
 const server = useModelServer()
 
-type Chat = 'general' | 'debrief'
 const CHATS: Chat[] = ['general', 'debrief']
-
-/** A signed-in user with a profile and, for a debrief, a done action; `send` is one turn. */
-async function openChat(t: Backend, chat: Chat) {
-  const user = await makeUser(t, { name: 'Ada', skills: ['Python'] })
-  const actionId =
-    chat === 'debrief'
-      ? await makeAction(t, user.profileId, { status: 'done', completedAt: 5, completionConversationStarted: true })
-      : undefined
-  const send = (message: string) =>
-    actionId
-      ? user.as.action(api.enrichment.conversation.sendCompletionMessage, {
-          profileId: user.profileId,
-          actionId,
-          message,
-        })
-      : user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
-  /** This chat's stored messages, oldest first. */
-  const stored = async () =>
-    (await messagesOf(t, user.profileId)).filter((message) => message.actionId === actionId)
-  const seed = (messages: { role: 'user' | 'assistant'; content: string }[], startAt?: number) =>
-    seedMessages(
-      t,
-      user.profileId,
-      messages.map((message) => ({ ...message, ...(actionId && { actionId }) })),
-      startAt,
-    )
-  return { ...user, actionId, send, stored, seed }
-}
 
 /** One model request's messages alternate roles, start with a user turn. */
 function expectAlternating(messages: { role: string }[]) {

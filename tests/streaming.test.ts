@@ -11,6 +11,7 @@ import {
   seedMessages,
   setupBackend,
   convexErrorOf,
+  openChat,
   useModelServer,
   type Backend,
 } from './support/backend'
@@ -19,19 +20,7 @@ const server = useModelServer()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function openDebrief(t: Backend) {
-  const user = await makeUser(t, { name: 'Ada' })
-  const actionId = await makeAction(t, user.profileId, { status: 'done', completedAt: 5 })
-  const send = (message: string) =>
-    user.as.action(api.enrichment.conversation.sendCompletionMessage, {
-      profileId: user.profileId,
-      actionId,
-      message,
-    })
-  const read = () =>
-    user.as.query(api.enrichment.queries.getCompletionMessagesPublic, { profileId: user.profileId, actionId })
-  return { ...user, actionId, send, read }
-}
+const openDebrief = (t: Backend) => openChat(t, 'debrief')
 
 const FINAL = Array.from({ length: 20 }, (_, i) => `part${i} `).join('')
 const CHUNKS = FINAL.match(/part\d+ /g)!

@@ -1,6 +1,7 @@
 // convex-test setup and fixtures shared by every test file and the benchmark (no vitest here).
 import rateLimiterTest from '@convex-dev/rate-limiter/test'
 import { convexTest } from 'convex-test'
+import { api } from '../../convex/_generated/api'
 import type { Doc, Id } from '../../convex/_generated/dataModel'
 import schema from '../../convex/schema'
 
@@ -101,4 +102,40 @@ export async function messagesOf(t: Backend, profileId: Id<'profiles'>) {
       .withIndex('by_profile', (q) => q.eq('profileId', profileId))
       .collect(),
   )
+}
+
+export type Chat = 'general' | 'debrief'
+/**
+ * A signed-in user with a profile and, for a debrief, a done action: `send` is one turn,
+ * `read` the frontend's query of that chat, `stored` its documents, `seed` stores messages.
+ */
+export async function openChat(t: Backend, chat: Chat) {
+  const user = await makeUser(t, { name: 'Ada', skills: ['Python'] })
+  const actionId =
+    chat === 'debrief'
+      ? await makeAction(t, user.profileId, { status: 'done', completedAt: 5, completionConversationStarted: true })
+      : undefined
+  const send = (message: string) =>
+    actionId
+      ? user.as.action(api.enrichment.conversation.sendCompletionMessage, {
+          profileId: user.profileId,
+          actionId,
+          message,
+        })
+      : user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
+  /** This chat's stored messages, oldest first. */
+  const stored = async () =>
+    (await messagesOf(t, user.profileId)).filter((message) => message.actionId === actionId)
+  const seed = (messages: { role: 'user' | 'assistant'; content: string }[], startAt?: number) =>
+    seedMessages(
+      t,
+      user.profileId,
+      messages.map((message) => ({ ...message, ...(actionId && { actionId }) })),
+      startAt,
+    )
+  const read = () =>
+    actionId
+      ? user.as.query(api.enrichment.queries.getCompletionMessagesPublic, { profileId: user.profileId, actionId })
+      : user.as.query(api.enrichment.queries.getMessagesPublic, { profileId: user.profileId })
+  return { ...user, actionId, send, read, stored, seed }
 }
