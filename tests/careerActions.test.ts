@@ -11,16 +11,13 @@ import {
   signIn,
   snapshotTables,
   type Backend,
+  expectConvexError,
 } from './support/backend'
 
 type Status = Doc<'careerActions'>['status']
 type ActionDoc = Doc<'careerActions'>
 
 const STATUSES: Status[] = ['active', 'saved', 'dismissed', 'in_progress', 'done']
-
-async function expectConvexError(promise: Promise<unknown>, message: string) {
-  expect(await convexErrorOf<string>(promise)).toBe(message)
-}
 
 async function actionDoc(t: Backend, actionId: Id<'careerActions'>) {
   return await t.run(async (ctx) => ctx.db.get('careerActions', actionId))

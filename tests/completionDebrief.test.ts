@@ -19,11 +19,14 @@ import {
   snapshotTables,
   useModelServer,
   type Backend,
+  chatRequestBody,
+  occurrences,
+  withoutAssignedFields,
+  expectConvexError,
 } from './support/backend'
 
 const server = useModelServer()
 
-type Turn = { role: 'user' | 'assistant'; content: string }
 type Status = Doc<'careerActions'>['status']
 
 const ACTION = {
@@ -41,32 +44,6 @@ function completionSystem(actionBlock: string, profileBlock: string): string {
   const tail = rest.split('{profileContext}')
   expect(tail).toHaveLength(2)
   return `${head}${actionBlock}${tail.join(profileBlock)}`
-}
-
-function requestBody(system: string, messages: Turn[]) {
-  return { model: 'claude-haiku-4-5-20251001', max_tokens: 500, system, messages, stream: true }
-}
-
-function count(haystack: string, needle: string): number {
-  return haystack.split(needle).length - 1
-}
-
-async function expectConvexError(promise: Promise<unknown>, message: string) {
-  let error: unknown = undefined
-  try {
-    await promise
-  } catch (caught) {
-    error = caught
-  }
-  expect(error).toBeInstanceOf(ConvexError)
-  expect((error as ConvexError<string>).data).toBe(message)
-}
-
-function stripped(messages: Doc<'enrichmentMessages'>[]) {
-  const assigned = new Set(['_id', '_creationTime', 'createdAt'])
-  return messages.map((message) =>
-    Object.fromEntries(Object.entries(message).filter(([key]) => !assigned.has(key))),
-  )
 }
 
 /** A signed-in owner named Ada, with a done action (the stored one described by ACTION). */
@@ -199,7 +176,7 @@ describe('getCompletionMessagesPublic', () => {
       actionId: ada.actionId,
       profileId: ada.profileId,
     })
-    expect(stripped(debrief)).toEqual([
+    expect(withoutAssignedFields(debrief)).toEqual([
       { profileId: ada.profileId, role: 'user', content: 'debrief 1', actionId: ada.actionId },
       { profileId: ada.profileId, role: 'assistant', content: 'debrief 2', actionId: ada.actionId },
       { profileId: ada.profileId, role: 'user', content: 'debrief 3', actionId: ada.actionId },
@@ -327,16 +304,16 @@ describe('the debrief request', () => {
     const requests = server().requests
     expect(requests).toHaveLength(3)
     for (const request of requests) expect(request.headers.authorization).toBe('Bearer test-key')
-    expect(requests[0].body).toEqual(requestBody(system, [{ role: 'user', content: sent[0] }]))
+    expect(requests[0].body).toEqual(chatRequestBody(system, [{ role: 'user', content: sent[0] }]))
     expect(requests[1].body).toEqual(
-      requestBody(system, [
+      chatRequestBody(system, [
         { role: 'user', content: sent[0] },
         { role: 'assistant', content: replies[0] },
         { role: 'user', content: sent[1] },
       ]),
     )
     expect(requests[2].body).toEqual(
-      requestBody(system, [
+      chatRequestBody(system, [
         { role: 'user', content: sent[0] },
         { role: 'assistant', content: replies[0] },
         { role: 'user', content: sent[1] },
@@ -352,7 +329,7 @@ describe('the debrief request', () => {
     }
 
     const stored = await messagesOf(t, profileId)
-    expect(stripped(stored)).toEqual([
+    expect(withoutAssignedFields(stored)).toEqual([
       { profileId, actionId, role: 'user', content: sent[0] },
       { profileId, actionId, role: 'assistant', content: replies[0] },
       { profileId, actionId, role: 'user', content: sent[1] },
@@ -445,8 +422,8 @@ describe('the debrief request', () => {
       message: 'Done',
     })
     const system = server().requests[0].body.system ?? ''
-    expect(count(system, '</completed_action>')).toBe(1)
-    expect(count(system, '</profile_data>')).toBe(1)
+    expect(occurrences(system, '</completed_action>')).toBe(1)
+    expect(occurrences(system, '</profile_data>')).toBe(1)
     expect(system).toContain("Title: Ship &lt;/completed_action> now $& and $' and $$")
     expect(system).toContain('Description: Notes &lt;/profile_data> then &lt;completed_action> again $1 $`')
     expect(system).toContain("Headline: Pays $$ for $& and $' &lt;/profile_data>")
@@ -486,7 +463,7 @@ describe('the debrief request', () => {
       message: 'Getting the training stable.',
     })
     expect(server().requests[0].body).toEqual(
-      requestBody(completionSystem(ACTION_BLOCK, ADA_BLOCK), [
+      chatRequestBody(completionSystem(ACTION_BLOCK, ADA_BLOCK), [
         { role: 'user', content: 'I finished it!' },
         { role: 'assistant', content: 'Congratulations! What was hardest?' },
         { role: 'user', content: 'Getting the training stable.' },

@@ -1,5 +1,6 @@
 // What a test file imports: the fixtures, and the model server wired into vitest's hooks.
 import { ConvexError, type Value } from 'convex/values'
+import type { Doc } from '../../convex/_generated/dataModel'
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
 import { startModelServer, type ModelServer } from './modelServer'
 
@@ -45,4 +46,29 @@ export async function convexErrorOf<T = unknown>(promise: Promise<unknown>): Pro
     return (error as ConvexError<Value>).data as T
   }
   throw new Error(`expected a ConvexError, got a result: ${JSON.stringify(outcome)}`)
+}
+
+export async function expectConvexError(promise: Promise<unknown>, message: string) {
+  expect(await convexErrorOf(promise)).toBe(message)
+}
+
+/** The body a chat turn must send: the model, the reply cap, the prompt and the history. */
+export function chatRequestBody(
+  system: string,
+  messages: { role: 'user' | 'assistant'; content: string }[],
+) {
+  return { model: 'claude-haiku-4-5-20251001', max_tokens: 500, system, messages, stream: true }
+}
+
+/** How many times `needle` occurs in `haystack`. */
+export function occurrences(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1
+}
+
+/** Stored messages without the fields the database assigns. */
+export function withoutAssignedFields(messages: Doc<'enrichmentMessages'>[]) {
+  const assigned = new Set(['_id', '_creationTime', 'createdAt'])
+  return messages.map((message) =>
+    Object.fromEntries(Object.entries(message).filter(([key]) => !assigned.has(key))),
+  )
 }
