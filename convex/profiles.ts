@@ -3,7 +3,9 @@ import { ConvexError, v } from 'convex/values'
 import { mutation, query } from './_generated/server'
 import { findMyProfile, requireAuth, requireProfileOwner } from './lib/auth'
 import { checkProfileFields } from './lib/limits'
-import { newUniqueItems } from './lib/lists'
+import { acceptText, mergeList } from './lib/profileMerge'
+import { extractionValues, LIST_FIELDS, TEXT_FIELDS } from './enrichment/extractionResult'
+import type { Doc } from './_generated/dataModel'
 import schema, { editableProfileFields } from './schema'
 
 const profileDoc = doc(schema, 'profiles')
@@ -47,41 +49,31 @@ function definedOnly<T extends object>(fields: T): Partial<T> {
   ) as Partial<T>
 }
 
-/** `existing` with the new items of `additions` appended (case-insensitive, no repeats). */
-function mergeList(existing: string[] | undefined, additions: string[] | undefined): string[] | undefined {
-  if (!additions) return undefined
-  return [...(existing ?? []), ...newUniqueItems(existing ?? [], additions)]
-}
-
 /**
- * Writes what the user accepted on the review screen. Lists are merged into what the profile
- * already has (updateField would replace them); texts replace. Returns the updated profile.
+ * Writes what the user accepted on the review screen. Each value may be the whole value
+ * extraction returned or only its new part (`added`): lists keep every current item and gain
+ * the new ones; a text that starts with the current text replaces it, any other text is
+ * appended to it as a new paragraph. Either way the profile ends up the same. Returns it.
  */
 export const applyExtraction = mutation({
-  args: {
-    profileId: v.id('profiles'),
-    accepted: v.object({
-      skills_mentioned: v.optional(v.array(v.string())),
-      career_interests: v.optional(v.array(v.string())),
-      career_goals: v.optional(v.string()),
-      background_summary: v.optional(v.string()),
-      seeking: v.optional(v.string()),
-    }),
-  },
+  args: { profileId: v.id('profiles'), accepted: extractionValues.partial() },
   returns: profileDoc,
   handler: async (ctx, { profileId, accepted }) => {
     const { profile } = await requireProfileOwner(ctx, profileId)
-    const updates = {
-      skills: mergeList(profile.skills, accepted.skills_mentioned),
-      aiSafetyInterests: mergeList(profile.aiSafetyInterests, accepted.career_interests),
-      careerGoals: accepted.career_goals,
-      enrichmentSummary: accepted.background_summary,
-      seeking: accepted.seeking,
+    const updates: Partial<Doc<'profiles'>> = {}
+    for (const [key, field] of Object.entries(LIST_FIELDS)) {
+      const items = accepted[key as keyof typeof LIST_FIELDS]
+      // Unbounded here so that too many or too long items are refused below, not dropped.
+      const unbounded = { maxItems: Infinity, itemLength: Infinity }
+      if (items) updates[field.profileField] = mergeList(profile[field.profileField], items, unbounded).whole
+    }
+    for (const [key, field] of Object.entries(TEXT_FIELDS)) {
+      const text = acceptText(profile[field.profileField], accepted[key as keyof typeof TEXT_FIELDS])
+      if (text !== undefined) updates[field.profileField] = text
     }
     checkProfileFields(updates)
-    const sent = definedOnly(updates)
-    if (Object.keys(sent).length > 0) {
-      await ctx.db.patch('profiles', profileId, { ...sent, updatedAt: Date.now() })
+    if (Object.keys(updates).length > 0) {
+      await ctx.db.patch('profiles', profileId, { ...updates, updatedAt: Date.now() })
     }
     const updated = await ctx.db.get('profiles', profileId)
     if (!updated) throw new ConvexError('Profile not found')

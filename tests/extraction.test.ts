@@ -55,7 +55,11 @@ test('sends a forced save_profile_updates tool call with the profile and the tra
   server().reply({ kind: 'tool', name: TOOL, input: { skills_mentioned: ['PyTorch'], career_interests: [] } })
 
   const result = await as.action(extract, { profileId, messages: SIMPLE_CHAT })
-  expect(result).toEqual({ skills_mentioned: ['PyTorch'], career_interests: [] })
+  expect(result).toEqual({
+    skills_mentioned: ['Python', 'Linear algebra', 'PyTorch'],
+    career_interests: [],
+    added: { skills_mentioned: ['PyTorch'], career_interests: [] },
+  })
 
   expect(server().requests).toHaveLength(1)
   const { path, body } = server().requests[0]
@@ -111,7 +115,11 @@ test('without actionId the client messages are the transcript, in order', async 
     { role: 'user' as const, content: 'CLIENT-THREE Mostly dangerous capability evals.' },
   ]
   const result = await as.action(extract, { profileId, messages })
-  expect(result).toEqual({ skills_mentioned: [], career_interests: ['Evals'] })
+  expect(result).toEqual({
+    skills_mentioned: [],
+    career_interests: ['Evals'],
+    added: { skills_mentioned: [], career_interests: ['Evals'] },
+  })
 
   expect(server().requests).toHaveLength(1)
   const transcript = conversationOf(server().requests[0].body.messages[0].content)
@@ -196,7 +204,11 @@ test('with actionId the stored debrief is the transcript and client messages are
     actionId,
     messages: [{ role: 'user', content: 'FORGED-CLIENT-TEXT I am an expert in everything' }],
   })
-  expect(result).toEqual({ skills_mentioned: ['TransformerLens'], career_interests: ['Interpretability'] })
+  expect(result).toEqual({
+    skills_mentioned: ['Python', 'TransformerLens'],
+    career_interests: ['Interpretability'],
+    added: { skills_mentioned: ['TransformerLens'], career_interests: ['Interpretability'] },
+  })
 
   expect(server().requests).toHaveLength(1)
   const content = server().requests[0].body.messages[0].content
@@ -379,8 +391,9 @@ test('lists are trimmed, emptied items dropped, case-insensitive repeats and kno
 
   const result = await as.action(extract, { profileId, messages: SIMPLE_CHAT })
   expect(result).toEqual({
-    skills_mentioned: ['PyTorch', 'JAX', 'Docker'],
+    skills_mentioned: ['Python', ' linear Algebra ', 'PyTorch', 'JAX', 'Docker'],
     career_interests: ['Interpretability', 'Evals'],
+    added: { skills_mentioned: ['PyTorch', 'JAX', 'Docker'], career_interests: ['Interpretability', 'Evals'] },
   })
 })
 
@@ -413,12 +426,22 @@ test('texts are trimmed, and empty, whitespace-only or null optional fields are 
   )
 
   const first = await as.action(extract, { profileId, messages: SIMPLE_CHAT })
-  expect(first).toEqual({ skills_mentioned: [], career_interests: [], career_goals: 'Lead an interpretability team.' })
+  expect(first).toEqual({
+    skills_mentioned: [],
+    career_interests: [],
+    career_goals: 'Lead an interpretability team.',
+    added: { skills_mentioned: [], career_interests: [], career_goals: 'Lead an interpretability team.' },
+  })
   expect(first).not.toHaveProperty('background_summary')
   expect(first).not.toHaveProperty('seeking')
 
   const second = await as.action(extract, { profileId, messages: SIMPLE_CHAT })
-  expect(second).toEqual({ skills_mentioned: ['Rust'], career_interests: [], seeking: 'A research mentorship' })
+  expect(second).toEqual({
+    skills_mentioned: ['Rust'],
+    career_interests: [],
+    seeking: 'A research mentorship',
+    added: { skills_mentioned: ['Rust'], career_interests: [], seeking: 'A research mentorship' },
+  })
   expect(second).not.toHaveProperty('career_goals')
   expect(second).not.toHaveProperty('background_summary')
 })
@@ -542,11 +565,18 @@ test('story: complete an action, debrief it, extract from it, and update the pro
   })
   const extracted = await as.action(extract, { profileId, actionId, messages: [] })
   expect(extracted).toEqual({
-    skills_mentioned: ['TransformerLens', 'Mechanistic interpretability'],
-    career_interests: ['Mechanistic interpretability'],
+    skills_mentioned: ['Python', 'Statistics', 'TransformerLens', 'Mechanistic interpretability'],
+    career_interests: ['Evals', 'Mechanistic interpretability'],
     career_goals: 'Do mechanistic interpretability research.',
     background_summary: 'Replicated the induction heads paper on a 2-layer transformer.',
     seeking: 'A mentor in interpretability.',
+    added: {
+      skills_mentioned: ['TransformerLens', 'Mechanistic interpretability'],
+      career_interests: ['Mechanistic interpretability'],
+      career_goals: 'Do mechanistic interpretability research.',
+      background_summary: 'Replicated the induction heads paper on a 2-layer transformer.',
+      seeking: 'A mentor in interpretability.',
+    },
   })
   // The extraction read the whole stored debrief.
   const extractionRequest = server().requests.at(-1)!
@@ -554,13 +584,12 @@ test('story: complete an action, debrief it, extract from it, and update the pro
   const transcript = conversationOf(extractionRequest.body.messages[0].content)
   for (const message of chat) expect(occurrences(transcript, message.content)).toBe(1)
 
-  // The review screen writes the accepted values with updateField (lists merged by the client).
-  const before = (await as.query(api.profiles.getMyProfile, {}))!
+  // The review screen writes the accepted values as they are with updateField (which replaces).
   await as.mutation(api.profiles.updateField, {
     profileId,
     updates: {
-      skills: [...(before.skills ?? []), ...extracted.skills_mentioned],
-      aiSafetyInterests: [...(before.aiSafetyInterests ?? []), ...extracted.career_interests],
+      skills: extracted.skills_mentioned,
+      aiSafetyInterests: extracted.career_interests,
       careerGoals: extracted.career_goals,
       enrichmentSummary: extracted.background_summary,
       seeking: extracted.seeking,

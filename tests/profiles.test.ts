@@ -350,7 +350,7 @@ describe('applyExtraction', () => {
     headline: 'Keep me',
   }
 
-  test('merges lists case-insensitively, replaces texts, returns the updated doc', async () => {
+  test('merges lists case-insensitively, appends new texts as a paragraph, returns the updated doc', async () => {
     const t = setupBackend()
     const { as, profileId } = await makeUser(t, SEED)
     const before = (await profileDoc(t, profileId)) as Doc<'profiles'>
@@ -370,9 +370,9 @@ describe('applyExtraction', () => {
       ...before,
       skills: ['Python', 'Statistics', 'Rust', 'Go'],
       aiSafetyInterests: ['Interpretability', 'Evals'],
-      careerGoals: 'New goals',
-      enrichmentSummary: 'New summary',
-      seeking: 'New seeking',
+      careerGoals: 'Old goals\n\nNew goals',
+      enrichmentSummary: 'Old summary\n\nNew summary',
+      seeking: 'Old seeking\n\nNew seeking',
       updatedAt: after!.updatedAt,
     })
     expect(after!.updatedAt).toBeGreaterThan(before.updatedAt)
@@ -390,15 +390,52 @@ describe('applyExtraction', () => {
     expect(await profileDoc(t, profileId)).toEqual(returned)
   })
 
-  test('only career_goals replaces careerGoals and keeps the lists', async () => {
+  test('a whole value (starting with the current text) replaces it; only careerGoals changes', async () => {
     const t = setupBackend()
     const { as, profileId } = await makeUser(t, SEED)
     const before = (await profileDoc(t, profileId)) as Doc<'profiles'>
     const returned = await as.mutation(api.profiles.applyExtraction, {
       profileId,
-      accepted: { career_goals: 'Only goals' },
+      accepted: { career_goals: 'Old goals, now with more detail' },
     })
-    expect(returned).toEqual({ ...before, careerGoals: 'Only goals', updatedAt: returned.updatedAt })
+    expect(returned).toEqual({ ...before, careerGoals: 'Old goals, now with more detail', updatedAt: returned.updatedAt })
+  })
+
+  test('accepting the whole values or only the new parts gives the same profile', async () => {
+    const t = setupBackend()
+    const whole = await makeUser(t, SEED)
+    const parts = await makeUser(t, SEED)
+    const added = {
+      skills_mentioned: ['Rust'],
+      career_interests: ['Evals'],
+      career_goals: 'Lead a team.',
+      background_summary: 'Built an eval suite.',
+      seeking: 'A mentor.',
+    }
+    const wholeValues = {
+      skills_mentioned: ['Python', 'Statistics', 'Rust'],
+      career_interests: ['Interpretability', 'Evals'],
+      career_goals: 'Old goals\n\nLead a team.',
+      background_summary: 'Old summary\n\nBuilt an eval suite.',
+      seeking: 'Old seeking\n\nA mentor.',
+    }
+    const fromWhole = await whole.as.mutation(api.profiles.applyExtraction, { profileId: whole.profileId, accepted: wholeValues })
+    const fromParts = await parts.as.mutation(api.profiles.applyExtraction, { profileId: parts.profileId, accepted: added })
+    const fields = (profile: Doc<'profiles'>) => ({
+      skills: profile.skills,
+      aiSafetyInterests: profile.aiSafetyInterests,
+      careerGoals: profile.careerGoals,
+      enrichmentSummary: profile.enrichmentSummary,
+      seeking: profile.seeking,
+    })
+    expect(fields(fromWhole)).toEqual({
+      skills: wholeValues.skills_mentioned,
+      aiSafetyInterests: wholeValues.career_interests,
+      careerGoals: wholeValues.career_goals,
+      enrichmentSummary: wholeValues.background_summary,
+      seeking: wholeValues.seeking,
+    })
+    expect(fields(fromParts)).toEqual(fields(fromWhole))
   })
 
   test('creates the lists on a profile that had none', async () => {

@@ -30,6 +30,7 @@ import type * as http from "../http.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
+import type * as lib_profileMerge from "../lib/profileMerge.js";
 import type * as lib_rateLimits from "../lib/rateLimits.js";
 import type * as lib_usage from "../lib/usage.js";
 import type * as profiles from "../profiles.js";
@@ -60,6 +61,7 @@ declare const fullApi: ApiFromModules<{
   "lib/auth": typeof lib_auth;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;
+  "lib/profileMerge": typeof lib_profileMerge;
   "lib/rateLimits": typeof lib_rateLimits;
   "lib/usage": typeof lib_usage;
   profiles: typeof profiles;

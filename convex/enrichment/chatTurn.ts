@@ -61,6 +61,7 @@ export async function runChatTurn(
     profileId: Id<'profiles'>
     actionId?: Id<'careerActions'>
     message: string
+    opening?: boolean
     signals: readonly string[]
   },
 ): Promise<ChatReply> {
@@ -68,7 +69,11 @@ export async function runChatTurn(
     profileId: turn.profileId,
     actionId: turn.actionId,
     message: turn.message,
+    opening: turn.opening,
   })
+  if (request.kind === 'alreadyOpened') {
+    return { message: request.message, shouldExtract: request.shouldExtract }
+  }
   // CHAT_STREAMING=off waits for the whole reply (kept for the benchmark's comparison).
   const stream = env.CHAT_STREAMING !== 'off'
   const flusher = createReplyFlusher(async (content) => {

@@ -18,9 +18,11 @@ export const sendMessage = action({
 })
 
 /**
- * A turn of the completion debrief of one done action. `actionContext` is accepted for the
- * frontend's sake but not used: the prompt describes the action as stored, so a client cannot
- * change what the model is told the action was.
+ * A turn of the completion debrief of one done action. `actionContext` marks the opening
+ * message: on a debrief that already holds a user message it stores nothing, calls no model
+ * and returns the latest finished reply (the frontend sends the opening each time the view
+ * mounts). Its contents are not used: the prompt describes the action as stored, so a client
+ * cannot change what the model is told the action was.
  */
 export const sendCompletionMessage = action({
   args: {
@@ -32,6 +34,12 @@ export const sendCompletionMessage = action({
     ),
   },
   returns: chatReply,
-  handler: async (ctx, { profileId, actionId, message }) =>
-    await runChatTurn(ctx, { profileId, actionId, message, signals: COMPLETION_SIGNALS }),
+  handler: async (ctx, { profileId, actionId, message, actionContext }) =>
+    await runChatTurn(ctx, {
+      profileId,
+      actionId,
+      message,
+      opening: actionContext !== undefined,
+      signals: COMPLETION_SIGNALS,
+    }),
 })

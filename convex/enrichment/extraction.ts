@@ -2,18 +2,13 @@ import { ConvexError, v } from 'convex/values'
 import { internal } from '../_generated/api'
 import { action, internalMutation } from '../_generated/server'
 import { callTool } from '../ai/claude'
-import { requireChatAccess } from '../lib/auth'
+import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
 import { recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
-import {
-  extractionResult,
-  EXTRACTION_TOOL,
-  parseExtraction,
-  type ExtractionResult,
-} from './extractionResult'
+import { extractionResult, EXTRACTION_TOOL, parseExtraction, type ExtractionResult } from './extractionResult'
 import { neutralizeDataTags } from './profileContext'
 import { extractionSystemPrompt } from './prompts'
 import { readDebrief } from './queries'
@@ -42,15 +37,7 @@ export const beginExtraction = internalMutation({
     actionId: v.optional(v.id('careerActions')),
     messages: v.array(clientMessage),
   },
-  returns: v.object({
-    userId: v.id('users'),
-    system: v.string(),
-    messages: v.array(clientMessage),
-    existing: v.object({
-      skills: v.optional(v.array(v.string())),
-      aiSafetyInterests: v.optional(v.array(v.string())),
-    }),
-  }),
+  returns: v.object({ system: v.string(), messages: v.array(clientMessage) }),
   handler: async (ctx, { profileId, actionId, messages }) => {
     const { userId, profile } = await requireChatAccess(ctx, profileId, actionId)
     let source: { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }[]
@@ -76,7 +63,6 @@ export const beginExtraction = internalMutation({
     }
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
-      userId,
       system: extractionSystemPrompt(profile),
       messages: [
         {
@@ -84,23 +70,40 @@ export const beginExtraction = internalMutation({
           content: `<conversation>\n${neutralizeDataTags(transcript)}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
         },
       ],
-      existing: { skills: profile.skills, aiSafetyInterests: profile.aiSafetyInterests },
     }
   },
 })
 
-export const recordExtractionUsage = internalMutation({
+/**
+ * Composes the model's answer with the profile as it is now (so the whole values reflect any
+ * edit made while the model was thinking) and records the call's usage either way: the tokens
+ * were spent. A malformed answer comes back as `error`, not a throw, so the usage row stays.
+ */
+export const finishExtraction = internalMutation({
   args: {
-    userId: v.id('users'),
     profileId: v.id('profiles'),
     actionId: v.optional(v.id('careerActions')),
+    // The tool's input as the model sent it; absent when the reply held no call to the tool.
+    answer: v.optional(v.any()),
     usage: v.object({ inputTokens: v.number(), outputTokens: v.number() }),
-    succeeded: v.boolean(),
   },
-  returns: v.null(),
-  handler: async (ctx, call) => {
+  returns: v.union(
+    v.object({ ok: v.literal(true), result: extractionResult }),
+    v.object({ ok: v.literal(false), error: v.string() }),
+  ),
+  handler: async (ctx, { profileId, actionId, answer, usage }) => {
+    const profile = await ctx.db.get('profiles', profileId)
+    if (!profile) throw new ConvexError(PROFILE_NOT_FOUND)
+    let outcome: { ok: true; result: ExtractionResult } | { ok: false; error: string }
+    try {
+      outcome = { ok: true, result: parseExtraction(answer, profile) }
+    } catch (error) {
+      if (!(error instanceof ConvexError) || typeof error.data !== 'string') throw error
+      outcome = { ok: false, error: error.data }
+    }
+    const call = { userId: profile.userId, profileId, actionId, usage, succeeded: outcome.ok }
     await recordModelUsage(ctx, { ...call, chat: 'extraction' })
-    return null
+    return outcome
   },
 })
 
@@ -116,7 +119,7 @@ export const extractFromConversation = action({
     actionId: v.optional(v.id('careerActions')),
   },
   returns: extractionResult,
-  handler: async (ctx, { profileId, messages, actionId }) => {
+  handler: async (ctx, { profileId, messages, actionId }): Promise<ExtractionResult> => {
     const request = await ctx.runMutation(internal.enrichment.extraction.beginExtraction, {
       profileId,
       actionId,
@@ -129,19 +132,14 @@ export const extractFromConversation = action({
       maxTokens: EXTRACTION_MAX_TOKENS,
     })
     if (!outcome.ok) throw outcome.error
-    // Parse before recording, but record either way: the tokens were spent.
-    let result: ExtractionResult | undefined
-    try {
-      result = parseExtraction(outcome.value, request.existing)
-    } finally {
-      await ctx.runMutation(internal.enrichment.extraction.recordExtractionUsage, {
-        userId: request.userId,
-        profileId,
-        actionId,
-        usage: outcome.usage,
-        succeeded: result !== undefined,
-      })
-    }
-    return result
+    const finished: { ok: true; result: ExtractionResult } | { ok: false; error: string } =
+      await ctx.runMutation(internal.enrichment.extraction.finishExtraction, {
+      profileId,
+      actionId,
+      answer: outcome.value,
+      usage: outcome.usage,
+    })
+    if (!finished.ok) throw new ConvexError(finished.error)
+    return finished.result
   },
 })

@@ -1,14 +1,68 @@
+// The extraction fields, defined once: the tool schema sent to the model, the result validator,
+// the parsing of the model's reply and the profile field each one fills all come from here.
 import { ConvexError, v, type Infer } from 'convex/values'
+import type { Doc } from '../_generated/dataModel'
 import type { ToolDefinition } from '../ai/claude'
 import { FIELD_LIMITS, LIST_LIMITS } from '../lib/limits'
-import { newUniqueItems } from '../lib/lists'
+import { appendParagraph, mergeList } from '../lib/profileMerge'
 
-export const extractionResult = v.object({
+/** List fields: the profile list each one extends, and its limits. */
+export const LIST_FIELDS = {
+  skills_mentioned: {
+    profileField: 'skills',
+    maxItems: LIST_LIMITS.skills,
+    itemLength: FIELD_LIMITS.skillName,
+    description: 'Short names of skills the person showed or mentioned',
+  },
+  career_interests: {
+    profileField: 'aiSafetyInterests',
+    maxItems: LIST_LIMITS.aiSafetyInterests,
+    itemLength: FIELD_LIMITS.interestName,
+    description: 'Areas of AI safety the person is interested in',
+  },
+} as const
+
+/** Text fields: the profile text each one extends, and its limit. */
+export const TEXT_FIELDS = {
+  career_goals: {
+    profileField: 'careerGoals',
+    limit: FIELD_LIMITS.careerGoals,
+    description: 'Their career goals, in a sentence or two',
+  },
+  background_summary: {
+    profileField: 'enrichmentSummary',
+    limit: FIELD_LIMITS.enrichmentSummary,
+    description: 'A short summary of their background',
+  },
+  seeking: {
+    profileField: 'seeking',
+    limit: FIELD_LIMITS.seeking,
+    description: 'What role, collaboration or support they seek',
+  },
+} as const
+
+type ListKey = keyof typeof LIST_FIELDS
+type TextKey = keyof typeof TEXT_FIELDS
+const listKeys = Object.keys(LIST_FIELDS) as ListKey[]
+const textKeys = Object.keys(TEXT_FIELDS) as TextKey[]
+
+/** One value per field: lists always present, texts only when there is something to say. */
+export const extractionValues = v.object({
   skills_mentioned: v.array(v.string()),
   career_interests: v.array(v.string()),
   career_goals: v.optional(v.string()),
   background_summary: v.optional(v.string()),
   seeking: v.optional(v.string()),
+})
+export type ExtractionValues = Infer<typeof extractionValues>
+
+/**
+ * What extraction returns: each field the whole value the profile should hold once accepted,
+ * and `added`, only the new part of each (for a review screen to highlight).
+ */
+export const extractionResult = v.object({
+  ...extractionValues.fields,
+  added: extractionValues,
 })
 export type ExtractionResult = Infer<typeof extractionResult>
 
@@ -18,21 +72,17 @@ export const EXTRACTION_TOOL: ToolDefinition = {
   input_schema: {
     type: 'object',
     properties: {
-      skills_mentioned: {
-        type: 'array',
-        items: { type: 'string' },
-        description: 'Short names of skills the person showed or mentioned',
-      },
-      career_interests: {
-        type: 'array',
-        items: { type: 'string' },
-        description: 'Areas of AI safety the person is interested in',
-      },
-      career_goals: { type: 'string', description: 'Their career goals, in a sentence or two' },
-      background_summary: { type: 'string', description: 'A short summary of their background' },
-      seeking: { type: 'string', description: 'What role, collaboration or support they seek' },
+      ...Object.fromEntries(
+        listKeys.map((key) => [
+          key,
+          { type: 'array', items: { type: 'string' }, description: LIST_FIELDS[key].description },
+        ]),
+      ),
+      ...Object.fromEntries(
+        textKeys.map((key) => [key, { type: 'string', description: TEXT_FIELDS[key].description }]),
+      ),
     },
-    required: ['skills_mentioned', 'career_interests'],
+    required: listKeys,
   },
 }
 
@@ -40,10 +90,6 @@ export const NO_EXTRACTION = 'The assistant did not return any profile updates. 
 
 function malformed(detail: string): ConvexError<string> {
   return new ConvexError(`The assistant's profile updates were malformed (${detail}). Please try again.`)
-}
-
-function clip(text: string, limit: number): string {
-  return text.length > limit ? text.slice(0, limit).trimEnd() : text
 }
 
 function readList(input: Record<string, unknown>, key: string): string[] {
@@ -62,51 +108,41 @@ function readText(input: Record<string, unknown>, key: string): string | undefin
   return value
 }
 
-/** Trimmed, non-empty, clipped, without case-insensitive repeats or what the profile has. */
-function cleanList(items: string[], itemLimit: number, maxItems: number, existing: string[] = []) {
-  return newUniqueItems(existing, items, itemLimit).slice(0, maxItems)
-}
-
-function cleanText(text: string | undefined, limit: number): string | undefined {
-  const cleaned = text === undefined ? '' : clip(text.trim(), limit)
-  return cleaned ? cleaned : undefined
-}
-
 /**
- * Turns the model's raw tool input into a result the review screen can trust, or throws a
- * clear error: never a half-typed result.
+ * Turns the model's raw tool input (what is new) into whole values composed with the profile
+ * as it is now, or throws a clear error: never a half-typed result.
  */
-export function parseExtraction(
-  raw: unknown,
-  existing: { skills?: string[]; aiSafetyInterests?: string[] },
-): ExtractionResult {
+export function parseExtraction(raw: unknown, profile: Doc<'profiles'>): ExtractionResult {
   if (raw === undefined) throw new ConvexError(NO_EXTRACTION)
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw malformed('it was not an object')
   }
   const input = raw as Record<string, unknown>
-  const skills = readList(input, 'skills_mentioned')
-  const interests = readList(input, 'career_interests')
-  const goals = readText(input, 'career_goals')
-  const background = readText(input, 'background_summary')
-  const seeking = readText(input, 'seeking')
+  // Read every field before composing any, so a malformed field fails the whole reply.
+  const lists = listKeys.map((key) => [key, readList(input, key)] as const)
+  const texts = textKeys.map((key) => [key, readText(input, key)] as const)
 
   const result: ExtractionResult = {
-    skills_mentioned: cleanList(skills, FIELD_LIMITS.skillName, LIST_LIMITS.skills, existing.skills),
-    career_interests: cleanList(
-      interests,
-      FIELD_LIMITS.interestName,
-      LIST_LIMITS.aiSafetyInterests,
-      existing.aiSafetyInterests,
-    ),
+    skills_mentioned: [],
+    career_interests: [],
+    added: { skills_mentioned: [], career_interests: [] },
   }
-  const texts = {
-    career_goals: cleanText(goals, FIELD_LIMITS.careerGoals),
-    background_summary: cleanText(background, FIELD_LIMITS.enrichmentSummary),
-    seeking: cleanText(seeking, FIELD_LIMITS.seeking),
+  for (const [key, items] of lists) {
+    const field = LIST_FIELDS[key]
+    const merged = mergeList(profile[field.profileField], items, field)
+    // A list with nothing new is offered as [] so the review screen offers nothing there.
+    if (merged.added.length > 0) {
+      result[key] = merged.whole
+      result.added[key] = merged.added
+    }
   }
-  for (const [key, value] of Object.entries(texts)) {
-    if (value !== undefined) result[key as keyof typeof texts] = value
+  for (const [key, text] of texts) {
+    const field = TEXT_FIELDS[key]
+    const appended = appendParagraph(profile[field.profileField], text, field.limit)
+    if (appended) {
+      result[key] = appended.whole
+      result.added[key] = appended.added
+    }
   }
   return result
 }

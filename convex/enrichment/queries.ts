@@ -41,6 +41,14 @@ export async function readGeneralChat(
   return newestFirst.reverse()
 }
 
+/**
+ * What a chat view shows: every message except a reply that has no text yet, which the
+ * frontend would render as an empty speech bubble.
+ */
+function visible(messages: Doc<'enrichmentMessages'>[]): Doc<'enrichmentMessages'>[] {
+  return messages.filter((message) => !(message.status === 'streaming' && message.content === ''))
+}
+
 export const getMessages = internalQuery({
   args: { profileId: v.id('profiles') },
   returns: v.array(messageDoc),
@@ -52,7 +60,7 @@ export const getMessagesPublic = query({
   returns: v.array(messageDoc),
   handler: async (ctx, { profileId }) => {
     const profile = await findOwnedProfile(ctx, profileId)
-    return profile ? await readGeneralChat(ctx, profile._id) : []
+    return profile ? visible(await readGeneralChat(ctx, profile._id)) : []
   },
 })
 
@@ -71,7 +79,7 @@ export const getCompletionMessagesPublic = query({
     if (!profile) return []
     const action = await ctx.db.get('careerActions', actionId)
     if (!action || action.profileId !== profile._id) return []
-    return await readDebrief(ctx, actionId)
+    return visible(await readDebrief(ctx, actionId))
   },
 })
 

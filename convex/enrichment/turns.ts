@@ -16,7 +16,12 @@ import {
   HISTORY_LIMIT,
   MAX_DEBRIEF_USER_TURNS,
 } from './history'
-import { careerCoachSystemPrompt, completionCoachSystemPrompt } from './prompts'
+import {
+  careerCoachSystemPrompt,
+  COMPLETION_SIGNALS,
+  completionCoachSystemPrompt,
+  hasSignal,
+} from './prompts'
 import { readDebrief, readGeneralChat } from './queries'
 
 export const REPLY_IN_PROGRESS =
@@ -45,23 +50,38 @@ export const beginTurn = internalMutation({
     profileId: v.id('profiles'),
     actionId: v.optional(v.id('careerActions')),
     message: v.string(),
+    /** The debrief's opening message (sent with actionContext). */
+    opening: v.optional(v.boolean()),
   },
-  returns: v.object({
-    userId: v.id('users'),
-    replyId: v.id('enrichmentMessages'),
-    system: v.string(),
-    messages: v.array(v.object({ role: messageRole, content: v.string() })),
-  }),
-  handler: async (ctx, { profileId, actionId, message }) => {
+  returns: v.union(
+    v.object({
+      kind: v.literal('reply'),
+      userId: v.id('users'),
+      replyId: v.id('enrichmentMessages'),
+      system: v.string(),
+      messages: v.array(v.object({ role: messageRole, content: v.string() })),
+    }),
+    // The opening was already sent (the frontend sends it again each time the view mounts).
+    v.object({ kind: v.literal('alreadyOpened'), message: v.string(), shouldExtract: v.boolean() }),
+  ),
+  handler: async (ctx, { profileId, actionId, message, opening }) => {
     const { userId, profile, action } = await requireChatAccess(ctx, profileId, actionId)
     if (action && action.status !== 'done') {
       throw new ConvexError(`Cannot debrief an action with status "${action.status}" - must be "done"`)
     }
-    checkChatMessage(message)
 
     const conversation = actionId
       ? await readDebrief(ctx, actionId, DEBRIEF_READ_LIMIT)
       : await readGeneralChat(ctx, profileId, HISTORY_LIMIT)
+
+    if (action && opening && conversation.some((stored) => stored.role === 'user')) {
+      const latestReply = conversation.findLast(
+        (stored) => stored.role === 'assistant' && stored.status === undefined,
+      )
+      const text = latestReply?.content ?? ''
+      return { kind: 'alreadyOpened' as const, message: text, shouldExtract: hasSignal(text, COMPLETION_SIGNALS) }
+    }
+    checkChatMessage(message)
 
     const now = Date.now()
     for (const stored of conversation) {
@@ -100,6 +120,7 @@ export const beginTurn = internalMutation({
 
     const history = isRetry ? finished : [...finished, { role: 'user' as const, content: message }]
     return {
+      kind: 'reply' as const,
       userId,
       replyId,
       system: action
