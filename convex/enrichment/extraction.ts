@@ -5,7 +5,7 @@ import { callTool } from '../ai/claude'
 import { requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
-import { recordModelUsage } from '../lib/usage'
+import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import {
@@ -94,7 +94,7 @@ export const recordExtractionUsage = internalMutation({
     userId: v.id('users'),
     profileId: v.id('profiles'),
     actionId: v.optional(v.id('careerActions')),
-    usage: v.object({ inputTokens: v.number(), outputTokens: v.number() }),
+    usage: modelUsageValidator,
     succeeded: v.boolean(),
   },
   returns: v.null(),
@@ -128,19 +128,21 @@ export const extractFromConversation = action({
       tool: EXTRACTION_TOOL,
       maxTokens: EXTRACTION_MAX_TOKENS,
     })
-    if (!outcome.ok) throw outcome.error
-    // Parse before recording, but record either way: the tokens were spent.
+    // Parse before recording, but record either way: the tokens were spent (a refusal too).
     let result: ExtractionResult | undefined
     try {
+      if (!outcome.ok) throw outcome.error
       result = parseExtraction(outcome.value, request.existing)
     } finally {
-      await ctx.runMutation(internal.enrichment.extraction.recordExtractionUsage, {
-        userId: request.userId,
-        profileId,
-        actionId,
-        usage: outcome.usage,
-        succeeded: result !== undefined,
-      })
+      if (outcome.ok || outcome.usage.inputTokens + outcome.usage.outputTokens > 0) {
+        await ctx.runMutation(internal.enrichment.extraction.recordExtractionUsage, {
+          userId: request.userId,
+          profileId,
+          actionId,
+          usage: outcome.usage,
+          succeeded: result !== undefined,
+        })
+      }
     }
     return result
   },
