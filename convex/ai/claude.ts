@@ -17,6 +17,11 @@ export const MODEL_ID = DEFAULT_MODEL_ID
 /** The visible reply's cap. */
 export const MAX_REPLY_TOKENS = 500
 /**
+ * The newer tokenizer counts the same text as about 30% more tokens (Haiku 5.5 migration guide:
+ * "revisit max_tokens"), so a cap on such a model is raised by this much: the same text fits.
+ */
+export const NEWER_TOKENIZER_ALLOWANCE = 1.3
+/**
  * Added to max_tokens when a model may think and cannot be told not to, since thinking tokens
  * count toward max_tokens. Such a request also asks for effort `low` when the model takes it.
  */
@@ -151,11 +156,12 @@ type ThinkingOff = { type: 'disabled' | 'between_tools' }
 type AnswerSettings = { maxTokens: number; thinking?: ThinkingOff; lowEffort: boolean }
 
 /**
- * The room and settings for an answer of `answerTokens`: thinking off where the model allows
- * it (nothing to send on Haiku 4.5), otherwise room for thinking, at effort `low` when the
- * model takes an effort.
+ * The room and settings for an answer of `textTokens` (as Haiku 4.5 counts them): thinking off
+ * where the model allows it (nothing to send on Haiku 4.5), otherwise room for thinking, at
+ * effort `low` when the model takes an effort.
  */
-function answerSettings(traits: ModelTraits, answerTokens: number): AnswerSettings {
+function answerSettings(traits: ModelTraits, textTokens: number): AnswerSettings {
+  const answerTokens = traits.newerTokenizer ? Math.ceil(textTokens * NEWER_TOKENIZER_ALLOWANCE) : textTokens
   if (canTurnOffThinking(traits)) {
     const thinking = traits.thinks === 'by-default' && traits.thinkingOff !== null
       ? { type: traits.thinkingOff }
