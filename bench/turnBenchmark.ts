@@ -187,7 +187,7 @@ async function preload(map: ModuleMap): Promise<ModuleMap> {
 }
 
 /** The tests' backend, with instrumented app modules and preloaded components. */
-async function benchBackendFactory() {
+export async function benchBackendFactory() {
   const app = await preload(instrument(convexModules))
   const rateLimiter = await preload(rateLimiterTest.modules)
   const batchWorker = await preload(batchWorkerTest.modules)

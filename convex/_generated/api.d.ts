@@ -14,6 +14,7 @@ import type {
   FunctionReference,
 } from "convex/server";
 import type * as ai_claude from "../ai/claude.js";
+import type * as ai_models from "../ai/models.js";
 import type * as auth from "../auth.js";
 import type * as careerActions_mutations from "../careerActions/mutations.js";
 import type * as careerActions_queries from "../careerActions/queries.js";
@@ -45,6 +46,7 @@ import type * as profiles from "../profiles.js";
  */
 declare const fullApi: ApiFromModules<{
   "ai/claude": typeof ai_claude;
+  "ai/models": typeof ai_models;
   auth: typeof auth;
   "careerActions/mutations": typeof careerActions_mutations;
   "careerActions/queries": typeof careerActions_queries;

@@ -1,10 +1,31 @@
-// The only code that talks to Claude: client, model id, the call, and the text of the reply.
+// The only code that talks to Claude: the client, the request each model accepts, the call,
+// and the answer's text (never its thinking).
 import Anthropic from '@anthropic-ai/sdk'
 import { ConvexError } from 'convex/values'
 import { env } from '../_generated/server'
+import {
+  chatModel,
+  DEFAULT_MODEL_ID,
+  extractionModel,
+  modelTraits,
+  type ModelChoice,
+  type ModelTraits,
+} from './models'
 
-export const MODEL_ID = 'claude-haiku-4-5-20251001'
+/** The plan's model id (the default of MODEL_CHAT and MODEL_EXTRACTION). */
+export const MODEL_ID = DEFAULT_MODEL_ID
+/** The visible reply's cap. */
 export const MAX_REPLY_TOKENS = 500
+/**
+ * The newer tokenizer counts the same text as about 30% more tokens (Haiku 5.5 migration guide:
+ * "revisit max_tokens"), so a cap on such a model is raised by this much: the same text fits.
+ */
+export const NEWER_TOKENIZER_ALLOWANCE = 1.3
+/**
+ * Added to max_tokens when a model may think and cannot be told not to, since thinking tokens
+ * count toward max_tokens. Such a request also asks for effort `low` when the model takes it.
+ */
+export const THINKING_ROOM_TOKENS = 3_500
 
 /**
  * Whole-call deadline (retries included), well under Convex's 10-minute action limit.
@@ -13,7 +34,8 @@ export const MAX_REPLY_TOKENS = 500
 const DEFAULT_MODEL_DEADLINE_MS = 60_000
 
 export type ModelMessage = { role: 'user' | 'assistant'; content: string }
-export type ModelUsage = { inputTokens: number; outputTokens: number }
+/** What one call cost, and which model it was: each usage row names the model actually called. */
+export type ModelUsage = { model: string; inputTokens: number; outputTokens: number }
 
 export type ModelOutcome<T> =
   | { ok: true; value: T; usage: ModelUsage }
@@ -43,9 +65,23 @@ export const MODEL_ERRORS = {
   refused: 'The assistant refused the request. Please try again later.',
   interrupted: "The assistant's reply was cut off. Please try again.",
   emptyReply: 'The assistant sent an empty reply. Please try again.',
+  /** The model's id answered 404: retired or mistyped. The operator's log says what to change. */
+  unavailable: 'The assistant is unavailable right now. Please try again later.',
+  /** A chat reply stopped by Anthropic's safety classifiers (`stop_reason: "refusal"`). */
+  refusal: "The assistant can't help with that message. You could rephrase it and try again.",
+  /** An extraction stopped the same way. */
+  extractionRefusal:
+    "The assistant can't help with this conversation, so your profile was not changed. You can edit your profile yourself instead.",
+  /** The answer reached max_tokens: never passed off as a whole answer. */
+  tooLong: "The assistant's answer was too long and got cut off. Please try again.",
 } as const
 
-function describeFailure(error: unknown, timedOut: boolean, streamStarted = false): string {
+function describeFailure(
+  error: unknown,
+  model: ModelChoice,
+  timedOut: boolean,
+  streamStarted = false,
+): string {
   if (timedOut || error instanceof Anthropic.APIConnectionTimeoutError) return MODEL_ERRORS.timeout
   // A stream whose connection drops part-way fails with the fetch layer's own error.
   if (streamStarted && !(error instanceof Anthropic.APIError)) return MODEL_ERRORS.interrupted
@@ -54,13 +90,44 @@ function describeFailure(error: unknown, timedOut: boolean, streamStarted = fals
     const type = (error.error as { error?: { type?: string } } | undefined)?.error?.type
     if (error.status === 529 || type === 'overloaded_error') return MODEL_ERRORS.overloaded
     if (error.status === 429 || type === 'rate_limit_error') return MODEL_ERRORS.rateLimited
+    if (error.status === 404 || type === 'not_found_error') {
+      // Not retried: the id stays wrong until the operator changes it.
+      console.error(
+        `Model "${model.id}" answered 404 not_found_error: the id is retired or mistyped (or ANTHROPIC_BASE_URL points elsewhere). ` +
+          `Set ${model.setting} to a current model, e.g. \`npx convex env set ${model.setting} claude-haiku-5-5\`.`,
+      )
+      return MODEL_ERRORS.unavailable
+    }
     if (error.status === undefined || error.status >= 500) return MODEL_ERRORS.serverError
     // 4xx other than 429 means our request or key is wrong: the operator needs the detail.
-    console.error('Model request refused', error.status, error.message)
+    console.error('Model request refused', model.id, error.status, error.message)
     return MODEL_ERRORS.refused
   }
   console.error('Unexpected model failure', error)
   return MODEL_ERRORS.serverError
+}
+
+/** How a finished message stopped, as this backend treats it. */
+function stopOutcome(stopReason: string | null): 'complete' | 'refusal' | 'tooLong' | 'interrupted' {
+  switch (stopReason) {
+    case 'end_turn':
+    case 'stop_sequence':
+    case 'tool_use':
+      return 'complete'
+    case 'refusal':
+      return 'refusal'
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'tooLong'
+    default:
+      // pause_turn, or none at all: the answer did not finish.
+      return 'interrupted'
+  }
+}
+
+function logRefusal(model: ModelChoice, details: { category?: string | null } | null | undefined) {
+  // The category only: the operator learns how often and why, without the person's words.
+  console.warn(`Model "${model.id}" declined a request (stop_reason refusal, category ${details?.category ?? 'none'})`)
 }
 
 /** Aborts the call when the deadline passes, and remembers that it did. */
@@ -78,27 +145,80 @@ function startDeadline() {
   }
 }
 
+/** Thinking can be turned off on this model at its default effort (only `high` or below). */
+function canTurnOffThinking(traits: ModelTraits): boolean {
+  if (traits.thinks === 'on-request') return true
+  const lowEnough = traits.defaultEffort === null || ['low', 'medium', 'high'].includes(traits.defaultEffort)
+  return traits.thinkingOff !== null && lowEnough
+}
+
+type ThinkingOff = { type: 'disabled' | 'between_tools' }
+type AnswerSettings = { maxTokens: number; thinking?: ThinkingOff; lowEffort: boolean }
+
+/**
+ * The room and settings for an answer of `textTokens` (as Haiku 4.5 counts them): thinking off
+ * where the model allows it (nothing to send on Haiku 4.5), otherwise room for thinking, at
+ * effort `low` when the model takes an effort.
+ */
+function answerSettings(traits: ModelTraits, textTokens: number): AnswerSettings {
+  const answerTokens = traits.newerTokenizer ? Math.ceil(textTokens * NEWER_TOKENIZER_ALLOWANCE) : textTokens
+  if (canTurnOffThinking(traits)) {
+    const thinking = traits.thinks === 'by-default' && traits.thinkingOff !== null
+      ? { type: traits.thinkingOff }
+      : undefined
+    return { maxTokens: answerTokens, thinking, lowEffort: false }
+  }
+  return { maxTokens: answerTokens + THINKING_ROOM_TOKENS, lowEffort: traits.defaultEffort !== null }
+}
+
+/** The request fields for those settings (and a JSON schema for the answer, when given). */
+function settingsFields(settings: AnswerSettings, format?: { type: 'json_schema'; schema: Record<string, unknown> }) {
+  const outputConfig = {
+    ...(settings.lowEffort && { effort: 'low' as const }),
+    ...(format && { format }),
+  }
+  return {
+    max_tokens: settings.maxTokens,
+    ...(settings.thinking && { thinking: settings.thinking }),
+    ...(Object.keys(outputConfig).length > 0 && { output_config: outputConfig }),
+  }
+}
+
+/** A conversation that ends with an assistant turn is a prefill: 5.x models refuse it, and no caller means one. */
+function endingWithUser(messages: ModelMessage[]): ModelMessage[] {
+  let end = messages.length
+  while (end > 0 && messages[end - 1].role === 'assistant') end--
+  return end === messages.length ? messages : messages.slice(0, end)
+}
+
 type TextRequest = {
   system: string
   messages: ModelMessage[]
   maxTokens?: number
-  /** Stream the reply, calling onText with the whole text so far as it grows. */
+  /** Defaults to MODEL_CHAT. */
+  model?: ModelChoice
+  /** Stream the reply, calling onText with the whole answer text so far as it grows. */
   stream: boolean
+  /** Only ever sees the answer's text: thinking and signatures are skipped. */
   onText?: (textSoFar: string) => void
 }
 
 /** One chat reply. Never throws: a failure comes back with what had streamed before it. */
 export async function generateReply(request: TextRequest): Promise<ModelOutcome<string>> {
+  const model = request.model ?? chatModel()
+  const traits = modelTraits(model.id)
   const client = createClient()
   const deadline = startDeadline()
   let text = ''
   let streamStarted = false
-  const usage: ModelUsage = { inputTokens: 0, outputTokens: 0 }
+  let stopReason: string | null = null
+  let stopDetails: { category?: string | null } | null = null
+  const usage: ModelUsage = { model: model.id, inputTokens: 0, outputTokens: 0 }
   const body = {
-    model: MODEL_ID,
-    max_tokens: request.maxTokens ?? MAX_REPLY_TOKENS,
+    model: model.id,
+    ...settingsFields(answerSettings(traits, request.maxTokens ?? MAX_REPLY_TOKENS)),
     system: request.system,
-    messages: request.messages,
+    messages: endingWithUser(request.messages),
   }
   try {
     if (request.stream) {
@@ -114,7 +234,10 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
           usage.outputTokens = event.message.usage.output_tokens
         } else if (event.type === 'message_delta') {
           usage.outputTokens = event.usage.output_tokens
+          stopReason = event.delta.stop_reason
+          stopDetails = event.delta.stop_details
         } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+          // thinking_delta and signature_delta belong to thinking blocks: never shown.
           text += event.delta.text
           request.onText?.(text)
         } else if (event.type === 'message_stop') {
@@ -131,13 +254,26 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
       const reply = await client.messages.create(body, { signal: deadline.signal })
       usage.inputTokens = reply.usage.input_tokens
       usage.outputTokens = reply.usage.output_tokens
+      stopReason = reply.stop_reason
+      stopDetails = reply.stop_details
+      // Blocks are chosen by type: a thinking model's answer starts with thinking blocks.
       text = reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
     }
   } catch (error) {
-    const message = describeFailure(error, deadline.expired(), streamStarted)
+    const message = describeFailure(error, model, deadline.expired(), streamStarted)
     return { ok: false, error: new ConvexError(message), partialText: text, usage }
   } finally {
     deadline.clear()
+  }
+  const stop = stopOutcome(stopReason)
+  if (stop === 'refusal') {
+    logRefusal(model, stopDetails)
+    // What streamed before the classifiers stopped it is not kept, not even as a fragment.
+    return { ok: false, error: new ConvexError(MODEL_ERRORS.refusal), partialText: '', usage }
+  }
+  if (stop !== 'complete') {
+    const message = stop === 'tooLong' ? MODEL_ERRORS.tooLong : MODEL_ERRORS.interrupted
+    return { ok: false, error: new ConvexError(message), partialText: text, usage }
   }
   if (text.trim().length === 0) {
     return { ok: false, error: new ConvexError(MODEL_ERRORS.emptyReply), partialText: '', usage }
@@ -151,43 +287,101 @@ export type ToolDefinition = {
   input_schema: { type: 'object'; properties: Record<string, unknown>; required?: string[] }
 }
 
+/** Structured outputs want every object closed (`additionalProperties: false`). */
+function closedSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closedSchema)
+  if (typeof schema !== 'object' || schema === null) return schema
+  const copy: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) {
+    copy[key] = key === 'properties' && value && typeof value === 'object'
+      ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, closedSchema(sub)]))
+      : key === 'items' ? closedSchema(value) : value
+  }
+  if (copy.type === 'object') copy.additionalProperties = false
+  return copy
+}
+
 /**
- * One call that forces the model to answer through `tool`. Returns the tool's raw input
- * (unknown: the caller validates it), or undefined when the reply held no call to that tool.
+ * How an extraction gets a structured answer from this model: a forced tool where the model
+ * takes one (with thinking off on Haiku 5.5), otherwise structured outputs (a JSON schema),
+ * which every current model accepts with or without thinking.
+ */
+export function extractionMechanism(traits: ModelTraits): 'forcedTool' | 'jsonSchema' {
+  if (traits.forcedTool === 'always') return 'forcedTool'
+  if (traits.forcedTool === 'thinking-off' && canTurnOffThinking(traits)) return 'forcedTool'
+  return 'jsonSchema'
+}
+
+/**
+ * One call whose answer is the input of `tool`. Returns that input raw (unknown: the caller
+ * validates it), undefined when the answer held none, or the answer's text when it was not JSON.
  */
 export async function callTool(request: {
   system: string
   messages: ModelMessage[]
   tool: ToolDefinition
   maxTokens: number
+  /** Defaults to MODEL_EXTRACTION. */
+  model?: ModelChoice
 }): Promise<ModelOutcome<unknown>> {
+  const model = request.model ?? extractionModel()
+  const traits = modelTraits(model.id)
+  const mechanism = extractionMechanism(traits)
   const client = createClient()
   const deadline = startDeadline()
+  const usage: ModelUsage = { model: model.id, inputTokens: 0, outputTokens: 0 }
+  const messages = endingWithUser(request.messages)
+  const body =
+    mechanism === 'forcedTool'
+      ? {
+          model: model.id,
+          ...settingsFields(answerSettings(traits, request.maxTokens)),
+          system: request.system,
+          messages,
+          tools: [request.tool],
+          tool_choice: { type: 'tool' as const, name: request.tool.name },
+        }
+      : {
+          model: model.id,
+          ...settingsFields(answerSettings(traits, request.maxTokens), {
+            type: 'json_schema',
+            schema: closedSchema(request.tool.input_schema) as Record<string, unknown>,
+          }),
+          // The prompt asks for a call to the tool; here the JSON answer stands for that call.
+          system: `${request.system}\n\nAnswer with one JSON object that matches the required schema: it is recorded as the input of ${request.tool.name}.`,
+          messages,
+        }
+  let reply: Anthropic.Message
   try {
-    const reply = await client.messages.create(
-      {
-        model: MODEL_ID,
-        max_tokens: request.maxTokens,
-        system: request.system,
-        messages: request.messages,
-        tools: [request.tool],
-        tool_choice: { type: 'tool', name: request.tool.name },
-      },
-      { signal: deadline.signal },
-    )
-    const usage = { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens }
+    reply = await client.messages.create(body, { signal: deadline.signal })
+  } catch (error) {
+    const message = describeFailure(error, model, deadline.expired())
+    return { ok: false, error: new ConvexError(message), partialText: '', usage }
+  } finally {
+    deadline.clear()
+  }
+  usage.inputTokens = reply.usage.input_tokens
+  usage.outputTokens = reply.usage.output_tokens
+  const stop = stopOutcome(reply.stop_reason)
+  if (stop === 'refusal') {
+    logRefusal(model, reply.stop_details)
+    return { ok: false, error: new ConvexError(MODEL_ERRORS.extractionRefusal), partialText: '', usage }
+  }
+  if (stop !== 'complete') {
+    const message = stop === 'tooLong' ? MODEL_ERRORS.tooLong : MODEL_ERRORS.interrupted
+    return { ok: false, error: new ConvexError(message), partialText: '', usage }
+  }
+  if (mechanism === 'forcedTool') {
     const call = reply.content.find(
       (block) => block.type === 'tool_use' && block.name === request.tool.name,
     )
     return { ok: true, value: call?.type === 'tool_use' ? call.input : undefined, usage }
-  } catch (error) {
-    return {
-      ok: false,
-      error: new ConvexError(describeFailure(error, deadline.expired())),
-      partialText: '',
-      usage: { inputTokens: 0, outputTokens: 0 },
-    }
-  } finally {
-    deadline.clear()
+  }
+  const text = reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
+  if (text.trim().length === 0) return { ok: true, value: undefined, usage }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown, usage }
+  } catch {
+    return { ok: true, value: text, usage }
   }
 }

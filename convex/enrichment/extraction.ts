@@ -5,7 +5,7 @@ import { callTool } from '../ai/claude'
 import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
-import { recordModelUsage } from '../lib/usage'
+import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import { extractionResult, EXTRACTION_TOOL, parseExtraction, type ExtractionResult } from './extractionResult'
@@ -85,18 +85,20 @@ export const finishExtraction = internalMutation({
     actionId: v.optional(v.id('careerActions')),
     // The tool's input as the model sent it; absent when the reply held no call to the tool.
     answer: v.optional(v.any()),
-    usage: v.object({ inputTokens: v.number(), outputTokens: v.number() }),
+    // Set when the model call itself failed after spending tokens (a refusal, say).
+    failure: v.optional(v.string()),
+    usage: modelUsageValidator,
   },
   returns: v.union(
     v.object({ ok: v.literal(true), result: extractionResult }),
     v.object({ ok: v.literal(false), error: v.string() }),
   ),
-  handler: async (ctx, { profileId, actionId, answer, usage }) => {
+  handler: async (ctx, { profileId, actionId, answer, failure, usage }) => {
     const profile = await ctx.db.get('profiles', profileId)
     if (!profile) throw new ConvexError(PROFILE_NOT_FOUND)
     let outcome: { ok: true; result: ExtractionResult } | { ok: false; error: string }
     try {
-      outcome = { ok: true, result: parseExtraction(answer, profile) }
+      outcome = failure === undefined ? { ok: true, result: parseExtraction(answer, profile) } : { ok: false, error: failure }
     } catch (error) {
       if (!(error instanceof ConvexError) || typeof error.data !== 'string') throw error
       outcome = { ok: false, error: error.data }
@@ -131,14 +133,15 @@ export const extractFromConversation = action({
       tool: EXTRACTION_TOOL,
       maxTokens: EXTRACTION_MAX_TOKENS,
     })
-    if (!outcome.ok) throw outcome.error
+    // A failed call is recorded only when it spent tokens (a refusal does; a 429 does not).
+    if (!outcome.ok && outcome.usage.inputTokens + outcome.usage.outputTokens === 0) throw outcome.error
     const finished: { ok: true; result: ExtractionResult } | { ok: false; error: string } =
       await ctx.runMutation(internal.enrichment.extraction.finishExtraction, {
-      profileId,
-      actionId,
-      answer: outcome.value,
-      usage: outcome.usage,
-    })
+        profileId,
+        actionId,
+        ...(outcome.ok ? { answer: outcome.value } : { failure: outcome.error.data }),
+        usage: outcome.usage,
+      })
     if (!finished.ok) throw new ConvexError(finished.error)
     return finished.result
   },

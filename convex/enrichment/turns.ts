@@ -8,7 +8,7 @@ import { modelDeadlineMs } from '../ai/claude'
 import { requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
-import { recordModelUsage } from '../lib/usage'
+import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import {
   buildModelHistory,
@@ -31,8 +31,6 @@ export const REPLY_IN_PROGRESS =
 function staleReplyMs(): number {
   return 2 * modelDeadlineMs()
 }
-
-const usageValidator = v.object({ inputTokens: v.number(), outputTokens: v.number() })
 
 /** Removes an empty reply placeholder, or keeps the text that did arrive, marked failed. */
 async function settleFailedReply(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>, text: string) {
@@ -158,7 +156,7 @@ export const finishTurn = internalMutation({
     replyId: v.id('enrichmentMessages'),
     userId: v.id('users'),
     content: v.string(),
-    usage: usageValidator,
+    usage: modelUsageValidator,
   },
   returns: v.null(),
   handler: async (ctx, { replyId, userId, content, usage }) => {
@@ -179,7 +177,7 @@ export const failTurn = internalMutation({
     replyId: v.id('enrichmentMessages'),
     userId: v.id('users'),
     partialText: v.string(),
-    usage: usageValidator,
+    usage: modelUsageValidator,
   },
   returns: v.null(),
   handler: async (ctx, { replyId, userId, partialText, usage }) => {

@@ -1,25 +1,40 @@
+import { v } from 'convex/values'
 import type { Id } from '../_generated/dataModel'
 import type { MutationCtx } from '../_generated/server'
-import { MODEL_ID, type ModelUsage } from '../ai/claude'
+import type { ModelUsage } from '../ai/claude'
+import { chatModel, extractionModel } from '../ai/models'
 
-/** One modelUsage row per model call, so cost per user can be read. */
+/**
+ * A model call's usage as mutations receive it. `model` is the id actually called; it is
+ * optional only for internal callers that predate it, which get the model configured now.
+ */
+export const modelUsageValidator = v.object({
+  model: v.optional(v.string()),
+  inputTokens: v.number(),
+  outputTokens: v.number(),
+})
+
+type Chat = 'general' | 'debrief' | 'extraction'
+
+/** One modelUsage row per model call, so cost per user (and per model) can be read. */
 export async function recordModelUsage(
   ctx: MutationCtx,
   call: {
     userId: Id<'users'>
     profileId: Id<'profiles'>
-    chat: 'general' | 'debrief' | 'extraction'
+    chat: Chat
     actionId?: Id<'careerActions'>
-    usage: ModelUsage
+    usage: Omit<ModelUsage, 'model'> & { model?: string }
     succeeded: boolean
   },
 ): Promise<void> {
+  const configured = call.chat === 'extraction' ? extractionModel() : chatModel()
   await ctx.db.insert('modelUsage', {
     userId: call.userId,
     profileId: call.profileId,
     chat: call.chat,
     ...(call.actionId && { actionId: call.actionId }),
-    model: MODEL_ID,
+    model: call.usage.model ?? configured.id,
     inputTokens: call.usage.inputTokens,
     outputTokens: call.usage.outputTokens,
     succeeded: call.succeeded,

@@ -21,6 +21,8 @@ export function useModelServer() {
     process.env.ANTHROPIC_BASE_URL = server?.url
     delete process.env.MODEL_DEADLINE_MS
     delete process.env.CHAT_STREAMING
+    delete process.env.MODEL_CHAT
+    delete process.env.MODEL_EXTRACTION
   })
   afterEach(() => {
     if (server && server.pending() > 0) {
