@@ -457,6 +457,25 @@ describe('password reset', () => {
     await signInClient(t, ADA, ADA_PASSWORD)
   })
 
+  test('wrong reset codes are throttled like verification codes', async () => {
+    const t = setupBackend()
+    await signUpAndVerify(t, emails(), ADA, ADA_PASSWORD)
+    await step(t, { flow: 'reset', email: ADA })
+    const code = emails().latestCode(ADA)
+    const wrongCode = code === '00000000' ? '11111111' : '00000000'
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await expectConvexError(
+        step(t, { flow: 'reset-verification', email: ADA, code: wrongCode, newPassword: OTHER_PASSWORD }),
+        INVALID_CODE,
+      )
+    }
+    await expectConvexError(
+      step(t, { flow: 'reset-verification', email: ADA, code, newPassword: OTHER_PASSWORD }),
+      INVALID_CODE,
+    )
+    await signInClient(t, ADA, ADA_PASSWORD)
+  })
+
   test('a reset verifies an address someone else had registered, and the squatter’s password stops working', async () => {
     const t = setupBackend()
     await step(t, { flow: 'signUp', email: ADA, password: 'squatter-knows-this-1' })

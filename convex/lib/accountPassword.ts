@@ -142,9 +142,9 @@ async function signIn(ctx: Ctx, params: Params): Promise<SignedIn> {
   const email = normalizeEmail(params.email)
   const password = requireText(params.password, 'Enter your password.')
   const account = await beginAttempt(ctx, email, ['passwordAttempts'])
-  if (!account || !(await passwordMatches(password, account))) {
-    throw new ConvexError(INVALID_CREDENTIALS)
-  }
+  // Hashed before anything else is looked at, so an unknown address costs the same work.
+  const matches = await passwordMatches(password, account)
+  if (!account || !matches) throw new ConvexError(INVALID_CREDENTIALS)
   await ctx.runMutation(internal.authAttempts.clearPasswordAttempts, { email })
   if (!account.emailVerified) {
     await beginAttempt(ctx, email, ['accountEmails'])
@@ -164,7 +164,8 @@ async function verifyEmail(ctx: Ctx, params: Params): Promise<SignedIn> {
   const code = requireText(params.code, INVALID_CODE)
   const password = requireText(params.password, 'Enter the password you chose.')
   const account = await beginAttempt(ctx, email, ['passwordAttempts'])
-  if (!account || !(await passwordMatches(password, account))) throw new ConvexError(INVALID_CODE)
+  const matches = await passwordMatches(password, account)
+  if (!account || !matches) throw new ConvexError(INVALID_CODE)
   // The right password gives the attempt back; wrong codes have their own throttle.
   await ctx.runMutation(internal.authAttempts.clearPasswordAttempts, { email })
   const signedIn = await redeemCode(ctx, verificationCodes, email, code)
