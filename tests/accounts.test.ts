@@ -2,11 +2,12 @@
 // Resend's API: sign-up and verification, sign-in, reset, and every way the issue found to
 // guess, squat or enumerate an account.
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { api } from '../convex/_generated/api'
+import { Scrypt } from 'lucia'
+import { api, internal } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import type { AccountLimitedError } from '../convex/authAttempts'
-import { INVALID_CODE, INVALID_CREDENTIALS, INVALID_EMAIL } from '../convex/lib/accountPassword'
-import { EMAIL_NOT_SENT } from '../convex/lib/email'
+import { INVALID_CODE, INVALID_CREDENTIALS } from '../convex/lib/accountPassword'
+import { EMAIL_NOT_SENT, INVALID_EMAIL } from '../convex/lib/email'
 import {
   clientWithToken,
   idsOf,
@@ -515,5 +516,33 @@ describe('sessions', () => {
     expect(await phone.query(api.profiles.getMyProfile, {})).toBeNull()
     expect(await tablet.query(api.profiles.getMyProfile, {})).toBeNull()
     await expectConvexError(tablet.mutation(api.profiles.createProfile, { name: 'Tablet' }), 'Not authenticated')
+  })
+})
+
+describe('accounts made before addresses were normalized', () => {
+  test('the migration rewrites their addresses so they can sign in, and leaves collisions alone', async () => {
+    const t = setupBackend()
+    const secret = await new Scrypt().hash(ADA_PASSWORD)
+    const seeded = await t.run(async (ctx) => {
+      const seed = async (stored: string) => {
+        const userId = await ctx.db.insert('users', { email: stored })
+        const account = { userId, provider: 'password', providerAccountId: stored, secret, emailVerified: stored }
+        return await ctx.db.insert('authAccounts', account)
+      }
+      return {
+        ada: await seed(' Ada@Example.ORG'),
+        bobUpper: await seed('Bob@Example.org'),
+        bob: await seed('bob@example.org'),
+      }
+    })
+    await expectConvexError(step(t, { flow: 'signIn', email: ADA, password: ADA_PASSWORD }), INVALID_CREDENTIALS)
+
+    const result = await t.mutation(internal.authMigrations.normalizeAccountEmails, {})
+    expect(result).toEqual({ checked: 3, normalized: 1, collisions: [seeded.bobUpper], isDone: true })
+
+    const ada = await signInClient(t, ADA, ADA_PASSWORD)
+    expect(await ada.query(api.auth.isAuthenticated, {})).toBe(true)
+    const users = await t.run((ctx) => ctx.db.query('users').collect())
+    expect(users.map((user) => user.email)).toEqual([ADA, 'Bob@Example.org', 'bob@example.org'])
   })
 })

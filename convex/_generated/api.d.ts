@@ -16,6 +16,7 @@ import type {
 import type * as ai_claude from "../ai/claude.js";
 import type * as auth from "../auth.js";
 import type * as authAttempts from "../authAttempts.js";
+import type * as authMigrations from "../authMigrations.js";
 import type * as careerActions_mutations from "../careerActions/mutations.js";
 import type * as careerActions_queries from "../careerActions/queries.js";
 import type * as enrichment_chatTurn from "../enrichment/chatTurn.js";
@@ -50,6 +51,7 @@ declare const fullApi: ApiFromModules<{
   "ai/claude": typeof ai_claude;
   auth: typeof auth;
   authAttempts: typeof authAttempts;
+  authMigrations: typeof authMigrations;
   "careerActions/mutations": typeof careerActions_mutations;
   "careerActions/queries": typeof careerActions_queries;
   "enrichment/chatTurn": typeof enrichment_chatTurn;

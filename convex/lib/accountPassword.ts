@@ -18,7 +18,7 @@ import { Scrypt } from 'lucia'
 import { internal } from '../_generated/api'
 import type { DataModel, Id } from '../_generated/dataModel'
 import { PASSWORD_PROVIDER_ID, type AccountLimitName } from '../authAttempts'
-import { accountEmails, sendEmail, type OutgoingEmail } from './email'
+import { accountEmails, normalizeEmail, sendEmail, type OutgoingEmail } from './email'
 import { checkNewPassword } from './passwordRules'
 
 type Ctx = GenericActionCtxWithAuthConfig<DataModel>
@@ -30,13 +30,11 @@ export const INVALID_CREDENTIALS = 'That email address and password do not match
 /** One answer for every failed code entry: wrong, expired, used, or for another address. */
 export const INVALID_CODE =
   'That code is not right or has expired. Check the latest email we sent you, or ask for a new code.'
-export const INVALID_EMAIL = 'Enter a valid email address.'
 
 export const CODE_DIGITS = 8
 export const CODE_LIFETIME_MINUTES = 15
 /** Wrong codes per address per hour, counted by @convex-dev/auth (`authRateLimits`). */
 export const CODE_ATTEMPTS_PER_HOUR = 10
-const EMAIL_MAX_CHARS = 254
 
 const scrypt = new Scrypt()
 // Same algorithm and format the Password provider has always stored, so existing hashes verify.
@@ -50,17 +48,6 @@ const passwordCrypto = {
  */
 const DUMMY_PASSWORD_HASH =
   '569588a3b07db2fa0e66c7763adfe0a7:788ed83d20b43bdb3e0ee6a4efd0ce36f8fd0e9551da7d6ca1fc8cb8d64ca5aab65c96aa831dad4e7d94e3d6281ef2bf7f5a95fc755cb29898061ca5fc3dd682'
-
-/** Trimmed, lower-cased and in one Unicode form: the key of every account lookup and write. */
-export function normalizeEmail(raw: Value | undefined): string {
-  if (typeof raw !== 'string') throw new ConvexError(INVALID_EMAIL)
-  const email = raw.normalize('NFC').trim().toLowerCase()
-  const at = email.lastIndexOf('@')
-  if (email.length > EMAIL_MAX_CHARS || at < 1 || at === email.length - 1 || /\s/.test(email)) {
-    throw new ConvexError(INVALID_EMAIL)
-  }
-  return email
-}
 
 function requireText(value: Value | undefined, message: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new ConvexError(message)

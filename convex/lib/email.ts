@@ -1,12 +1,26 @@
-// The only code that sends email: account emails through Resend's HTTP API
-// (POST {EMAIL_API_BASE_URL}/emails). Read at call time so tests point it at a local fake.
-import { ConvexError } from 'convex/values'
+// Email addresses and the only code that sends email: account emails through Resend's HTTP
+// API (POST {EMAIL_API_BASE_URL}/emails), configured at call time so tests use a local fake.
+import { ConvexError, type Value } from 'convex/values'
 import { env } from '../_generated/server'
 
 const DEFAULT_EMAIL_API_BASE_URL = 'https://api.resend.com'
 /** Resend's shared test sender; a deployment sets AUTH_EMAIL_FROM to an address on its own domain. */
 const DEFAULT_EMAIL_FROM = 'AI Safety Career Coach <onboarding@resend.dev>'
 const SEND_TIMEOUT_MS = 15_000
+
+export const INVALID_EMAIL = 'Enter a valid email address.'
+const EMAIL_MAX_CHARS = 254
+
+/** Trimmed, lower-cased and in one Unicode form: the key of every account lookup and write. */
+export function normalizeEmail(raw: Value | undefined): string {
+  if (typeof raw !== 'string') throw new ConvexError(INVALID_EMAIL)
+  const email = raw.normalize('NFC').trim().toLowerCase()
+  const at = email.lastIndexOf('@')
+  if (email.length > EMAIL_MAX_CHARS || at < 1 || at === email.length - 1 || /\s/.test(email)) {
+    throw new ConvexError(INVALID_EMAIL)
+  }
+  return email
+}
 
 export const EMAIL_NOT_SENT = 'We could not send the email just now. Please try again in a few minutes.'
 
