@@ -56,7 +56,9 @@ function requireText(value: Value | undefined, message: string): string {
 
 /** The address and its parts, which a password should not be built from. */
 function wordsOf(email: string): string[] {
-  const [local, domain] = [email.slice(0, email.lastIndexOf('@')), email.slice(email.lastIndexOf('@') + 1)]
+  const at = email.lastIndexOf('@') // an ASCII '@': cutting there never splits a character
+  const local = email.slice(0, at)
+  const domain = email.slice(at + 1)
   return [email, local, domain, ...local.split(/[._+-]+/)].filter((word) => word.length > 0)
 }
 
