@@ -10,7 +10,7 @@ const server = await createServer({
   ssr: { noExternal: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/batch-worker'] },
 })
 try {
-  // `node bench/run.mjs /bench/modelComparison.ts` runs another script the same way.
+  // `node bench/run.mjs /bench/other.ts` runs another script the same way.
   const benchmark = await server.ssrLoadModule(process.argv[2] ?? '/bench/turnBenchmark.ts')
   await benchmark.main()
 } finally {

@@ -172,7 +172,7 @@ type ModuleMap = Record<string, () => Promise<unknown>>
  * Loads every module once, up front, and serves it from memory. Vite's loader sets a timer on
  * each load and convex-test refuses timers inside a transaction, so nothing may load mid-turn.
  */
-async function preload(map: ModuleMap): Promise<ModuleMap> {
+export async function preload(map: ModuleMap): Promise<ModuleMap> {
   const loadable = (path: string) => !/(\.d|\.test|convex\.config)\.ts$/.test(path)
   const loaded: ModuleMap = {}
   for (const [path, load] of Object.entries(map)) {

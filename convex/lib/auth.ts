@@ -1,22 +1,34 @@
-import { getAuthUserId } from '@convex-dev/auth/server'
+import { getAuthSessionId, getAuthUserId } from '@convex-dev/auth/server'
 import { ConvexError } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
-import type { ActionCtx, QueryCtx } from '../_generated/server'
+import type { QueryCtx } from '../_generated/server'
 
 // Stranger and not-found get the same message so that ids of other users' data leak nothing.
 export const PROFILE_NOT_FOUND = 'Profile not found'
 export const ACTION_NOT_FOUND = 'Career action not found'
+export const NOT_AUTHENTICATED = 'Not authenticated'
 
-type AuthCtx = QueryCtx | ActionCtx
-
-/** The signed-in user's id, or null when signed out. */
-export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
-  return await getAuthUserId(ctx)
+/**
+ * The signed-in user's id, or null when signed out. An access token stays valid for up to an
+ * hour after it is issued, so it counts only while the session it names still exists: sign-out,
+ * a password reset and account deletion delete the session, and end access at once.
+ * Every access check in the backend goes through here. Actions have no db: they reach data
+ * only through an internal query or mutation, which inherits the caller's identity and checks.
+ */
+export async function getUserId(ctx: QueryCtx): Promise<Id<'users'> | null> {
+  const tokenUserId = await getAuthUserId(ctx)
+  const rawSessionId = await getAuthSessionId(ctx)
+  if (!tokenUserId || !rawSessionId) return null
+  const sessionId = ctx.db.normalizeId('authSessions', rawSessionId)
+  if (!sessionId) return null
+  const session = await ctx.db.get('authSessions', sessionId)
+  if (!session || session.userId !== tokenUserId || session.expirationTime <= Date.now()) return null
+  return session.userId
 }
 
-export async function requireAuth(ctx: AuthCtx): Promise<Id<'users'>> {
-  const userId = await getAuthUserId(ctx)
-  if (!userId) throw new ConvexError('Not authenticated')
+export async function requireAuth(ctx: QueryCtx): Promise<Id<'users'>> {
+  const userId = await getUserId(ctx)
+  if (!userId) throw new ConvexError(NOT_AUTHENTICATED)
   return userId
 }
 
