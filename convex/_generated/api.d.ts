@@ -28,9 +28,11 @@ import type * as enrichment_queries from "../enrichment/queries.js";
 import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
 import type * as lib_auth from "../lib/auth.js";
+import type * as lib_budget from "../lib/budget.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
 import type * as lib_rateLimits from "../lib/rateLimits.js";
+import type * as lib_text from "../lib/text.js";
 import type * as lib_usage from "../lib/usage.js";
 import type * as profiles from "../profiles.js";
 
@@ -58,9 +60,11 @@ declare const fullApi: ApiFromModules<{
   "enrichment/turns": typeof enrichment_turns;
   http: typeof http;
   "lib/auth": typeof lib_auth;
+  "lib/budget": typeof lib_budget;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;
   "lib/rateLimits": typeof lib_rateLimits;
+  "lib/text": typeof lib_text;
   "lib/usage": typeof lib_usage;
   profiles: typeof profiles;
 }>;
@@ -75,4 +79,5 @@ export declare const internal: FilterApi<
 
 export declare const components: {
   rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
+  shardedCounter: import("@convex-dev/sharded-counter/_generated/component.js").ComponentApi<"shardedCounter">;
 };

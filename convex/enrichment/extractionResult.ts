@@ -2,6 +2,7 @@ import { ConvexError, v, type Infer } from 'convex/values'
 import type { ToolDefinition } from '../ai/claude'
 import { FIELD_LIMITS, LIST_LIMITS } from '../lib/limits'
 import { newUniqueItems } from '../lib/lists'
+import { clipText, toWellFormedText } from '../lib/text'
 
 export const extractionResult = v.object({
   skills_mentioned: v.array(v.string()),
@@ -42,8 +43,9 @@ function malformed(detail: string): ConvexError<string> {
   return new ConvexError(`The assistant's profile updates were malformed (${detail}). Please try again.`)
 }
 
+/** At a character boundary, and never with half a character even if the model sent one. */
 function clip(text: string, limit: number): string {
-  return text.length > limit ? text.slice(0, limit).trimEnd() : text
+  return clipText(toWellFormedText(text), limit)
 }
 
 function readList(input: Record<string, unknown>, key: string): string[] {

@@ -1,8 +1,12 @@
 import type { Id } from '../_generated/dataModel'
 import type { MutationCtx } from '../_generated/server'
 import { MODEL_ID, type ModelUsage } from '../ai/claude'
+import { recordModelSpend } from './budget'
 
-/** One modelUsage row per model call, so cost per user can be read. */
+/**
+ * One modelUsage row per model call, so cost per user can be read; its tokens also count
+ * against the deployment's daily budget.
+ */
 export async function recordModelUsage(
   ctx: MutationCtx,
   call: {
@@ -25,4 +29,5 @@ export async function recordModelUsage(
     succeeded: call.succeeded,
     createdAt: Date.now(),
   })
+  await recordModelSpend(ctx, call.usage)
 }

@@ -1,5 +1,6 @@
 // convex-test setup and fixtures shared by every test file and the benchmark (no vitest here).
 import rateLimiterTest from '@convex-dev/rate-limiter/test'
+import shardedCounterTest from '@convex-dev/sharded-counter/test'
 import { convexTest } from 'convex-test'
 import { api } from '../../convex/_generated/api'
 import type { Doc, Id } from '../../convex/_generated/dataModel'
@@ -7,10 +8,22 @@ import schema from '../../convex/schema'
 
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
-/** A fresh test backend; the benchmark passes instrumented modules. */
-export function setupBackend(modules = convexModules) {
-  const t = convexTest(schema, modules)
+const MiB = 1 << 20
+/** Convex's limits for one transaction, as the developers' guide states them. */
+export const CONVEX_TRANSACTION_LIMITS = { bytesRead: 8 * MiB, documentsRead: 16_384, documentsWritten: 8_192 }
+
+/**
+ * A fresh test backend; the benchmark passes instrumented modules. With `enforceLimits`, every
+ * transaction (t.run included) fails as a deployment would past CONVEX_TRANSACTION_LIMITS.
+ */
+export function setupBackend(modules = convexModules, options: { enforceLimits?: boolean } = {}) {
+  const t = convexTest({
+    schema,
+    modules,
+    transactionLimits: options.enforceLimits ? CONVEX_TRANSACTION_LIMITS : false,
+  })
   rateLimiterTest.register(t)
+  shardedCounterTest.register(t)
   return t
 }
 
