@@ -10,6 +10,9 @@ export const WORK_DESCRIPTION_PROMPT_CHARS = 600
 /** Items each list keeps before the background summary is cut (see buildProfileContext). */
 export const LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT = 5
 
+/** Characters of the background summary kept before lists are shortened below that. */
+export const SUMMARY_CHARS_KEPT_BEFORE_LISTS_EMPTIED = 1_000
+
 // --- Data tags ------------------------------------------------------------------------------
 
 // Matched on a folded copy of the text (see foldForMatch), so look-alikes match too: fullwidth
@@ -145,7 +148,9 @@ const SUMMARY_CUT_NOTE = '… [shortened]'
  * PROFILE_CONTEXT_MAX_CHARS as sent. The short facts, career goals and seeking are always kept
  * whole. When everything does not fit, lists are shortened first (items dropped from the end
  * of the longest list, down to LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT each, with a note of how many
- * were left out), then the background summary is cut, then the lists shortened further.
+ * were left out), then the background summary is cut (down to
+ * SUMMARY_CHARS_KEPT_BEFORE_LISTS_EMPTIED), then the lists are shortened further, and only then
+ * the rest of the summary goes.
  */
 export function buildProfileContext(profile: Doc<'profiles'>): string {
   const facts = [
@@ -193,18 +198,22 @@ export function buildProfileContext(profile: Doc<'profiles'>): string {
     return true
   }
 
+  /** Cuts the summary to what fits, but not below `keep` characters (or its whole length). */
+  const cutSummary = (keep: number) => {
+    if (summary === null || summaryShown === null) return
+    const room = PROFILE_CONTEXT_MAX_CHARS - (text.length - summaryShown.length)
+    const target = Math.max(room - SUMMARY_LABEL.length - SUMMARY_CUT_NOTE.length, Math.min(keep, summary.length))
+    if (target >= summary.length) return
+    summaryShown = target > 0 ? `${SUMMARY_LABEL}${cutToLength(summary, target)}${SUMMARY_CUT_NOTE}` : null
+    text = assemble()
+  }
+
   let text = assemble()
-  while (text.length > PROFILE_CONTEXT_MAX_CHARS && shortenLongestList(LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT)) {
-    text = assemble()
-  }
-  if (text.length > PROFILE_CONTEXT_MAX_CHARS && summary !== null) {
-    const room = PROFILE_CONTEXT_MAX_CHARS - (text.length - (summaryShown ?? '').length)
-    const summaryRoom = room - SUMMARY_LABEL.length - SUMMARY_CUT_NOTE.length
-    summaryShown =
-      summaryRoom > 0 ? `${SUMMARY_LABEL}${cutToLength(summary, summaryRoom)}${SUMMARY_CUT_NOTE}` : null
-    text = assemble()
-  }
-  while (text.length > PROFILE_CONTEXT_MAX_CHARS && shortenLongestList(0)) text = assemble()
+  const over = () => text.length > PROFILE_CONTEXT_MAX_CHARS
+  while (over() && shortenLongestList(LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT)) text = assemble()
+  if (over()) cutSummary(SUMMARY_CHARS_KEPT_BEFORE_LISTS_EMPTIED)
+  while (over() && shortenLongestList(0)) text = assemble()
+  if (over()) cutSummary(0)
   // Reached only if the facts, goals and seeking alone outgrew the bound (the field limits
   // keep them near 9,000 characters), so the bound holds whatever the limits become.
   return cutToLength(text, PROFILE_CONTEXT_MAX_CHARS)

@@ -8,20 +8,22 @@ import schema from '../../convex/schema'
 
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
-const MiB = 1 << 20
+export const MiB = 1 << 20
+type TransactionLimits = { bytesRead: number; documentsRead: number; documentsWritten: number }
 /** Convex's limits for one transaction, as the developers' guide states them. */
-export const CONVEX_TRANSACTION_LIMITS = { bytesRead: 8 * MiB, documentsRead: 16_384, documentsWritten: 8_192 }
+export const CONVEX_TRANSACTION_LIMITS: TransactionLimits = {
+  bytesRead: 8 * MiB,
+  documentsRead: 16_384,
+  documentsWritten: 8_192,
+}
 
 /**
- * A fresh test backend; the benchmark passes instrumented modules. With `enforceLimits`, every
- * transaction (t.run included) fails as a deployment would past CONVEX_TRANSACTION_LIMITS.
+ * A fresh test backend; the benchmark passes instrumented modules. Given `transactionLimits`
+ * (e.g. CONVEX_TRANSACTION_LIMITS), every transaction, t.run included, fails past them as a
+ * deployment would; by default none are enforced.
  */
-export function setupBackend(modules = convexModules, options: { enforceLimits?: boolean } = {}) {
-  const t = convexTest({
-    schema,
-    modules,
-    transactionLimits: options.enforceLimits ? CONVEX_TRANSACTION_LIMITS : false,
-  })
+export function setupBackend(modules = convexModules, transactionLimits: TransactionLimits | false = false) {
+  const t = convexTest({ schema, modules, transactionLimits })
   rateLimiterTest.register(t)
   shardedCounterTest.register(t)
   return t

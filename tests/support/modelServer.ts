@@ -105,6 +105,16 @@ function endStream(res: ServerResponse, outputTokens: number) {
   res.end()
 }
 
+/** True when every string in a parsed JSON value is well-formed UTF-16 (no lone surrogate). */
+export function isWellFormedJson(value: unknown): boolean {
+  if (typeof value === 'string') return value.isWellFormed()
+  if (Array.isArray(value)) return value.every(isWellFormedJson)
+  if (value && typeof value === 'object') {
+    return Object.entries(value).every(([key, item]) => key.isWellFormed() && isWellFormedJson(item))
+  }
+  return true
+}
+
 export function wordChunks(text: string): string[] {
   return text.match(/\S+\s*|\s+/g) ?? []
 }
@@ -116,6 +126,8 @@ export async function startModelServer(): Promise<ModelServer> {
 
   const server = createServer((req, res) => {
     let raw = ''
+    // Decodes across chunks: a character split between two chunks arrives whole.
+    req.setEncoding('utf8')
     req.on('data', (chunk) => (raw += chunk))
     req.on('end', () => {
       void answer(req, res, raw)
@@ -130,6 +142,12 @@ export async function startModelServer(): Promise<ModelServer> {
     const body = JSON.parse(raw || '{}') as RecordedRequest['body']
     const recorded: RecordedRequest = { path: req.url ?? '', receivedAt: performance.now(), headers: req.headers, body }
     requests.push(recorded)
+    // Like the real API, a body holding half a character (a lone surrogate) is refused.
+    if (!isWellFormedJson(body)) {
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'no low surrogate in string' } }))
+      return
+    }
     const scripted = queue.shift() ?? { kind: 'status', status: 400, errorType: 'unscripted_request' }
     switch (scripted.kind) {
       case 'text': {
