@@ -32,13 +32,15 @@ const IGNORED_IN_MATCH = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{M}]/gu
 function foldForMatch(text: string): { folded: string; origin: number[] } {
   let folded = ''
   const origin: number[] = []
+  // Texts repeat their characters; normalizing each distinct one once keeps long texts fast.
+  const foldedChars = new Map<string, string>()
   let index = 0
   for (const char of text) {
-    const code = char.charCodeAt(0)
-    const part =
-      code < 0x80
-        ? char.toLowerCase()
-        : char.normalize('NFKD').toLowerCase().normalize('NFKD').replace(IGNORED_IN_MATCH, '')
+    let part = char.charCodeAt(0) < 0x80 ? char.toLowerCase() : foldedChars.get(char)
+    if (part === undefined) {
+      part = char.normalize('NFKD').toLowerCase().normalize('NFKD').replace(IGNORED_IN_MATCH, '')
+      foldedChars.set(char, part)
+    }
     for (let i = 0; i < part.length; i++) origin.push(index)
     folded += part
     index += char.length
