@@ -7,7 +7,7 @@ const server = await createServer({
   logLevel: 'error',
   appType: 'custom',
   server: { middlewareMode: true, hmr: false, watch: null },
-  ssr: { noExternal: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/batch-worker'] },
+  ssr: { noExternal: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/batch-worker', '@convex-dev/sharded-counter'] },
 })
 try {
   // `node bench/run.mjs /bench/other.ts` runs another script the same way.

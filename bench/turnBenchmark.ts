@@ -2,6 +2,7 @@
 // prints one table. A script, not a test: it measures and asserts nothing.
 import batchWorkerTest from '@convex-dev/batch-worker/test'
 import rateLimiterTest from '@convex-dev/rate-limiter/test'
+import shardedCounterTest from '@convex-dev/sharded-counter/test'
 import os from 'node:os'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
@@ -191,10 +192,12 @@ export async function benchBackendFactory() {
   const app = await preload(instrument(convexModules))
   const rateLimiter = await preload(rateLimiterTest.modules)
   const batchWorker = await preload(batchWorkerTest.modules)
+  const shardedCounter = await preload(shardedCounterTest.modules)
   return () => {
     const t = convexTest(schema, app)
     t.registerComponent('rateLimiter', rateLimiterTest.schema, rateLimiter)
     t.registerComponent('rateLimiter/batchWorker', batchWorkerTest.schema, batchWorker)
+    t.registerComponent('shardedCounter', shardedCounterTest.schema, shardedCounter)
     return t
   }
 }

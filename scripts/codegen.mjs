@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 
 // Each component `app.use(...)`s in convex/convex.config.ts: its name there and its package.
-const COMPONENTS = [{ name: 'rateLimiter', packageName: '@convex-dev/rate-limiter' }]
+const COMPONENTS = [
+  { name: 'rateLimiter', packageName: '@convex-dev/rate-limiter' },
+  { name: 'shardedCounter', packageName: '@convex-dev/sharded-counter' },
+]
 
 const config = readFileSync('convex/convex.config.ts', 'utf8')
 for (const { packageName } of COMPONENTS) {

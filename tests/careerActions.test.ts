@@ -1,9 +1,15 @@
-import { describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api, internal } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
 import { MODEL_ID } from '../convex/ai/claude'
-import { MAX_GENERATED_ACTIONS } from '../convex/careerActions/mutations'
 import {
+  GENERATED_ACTION_LIMITS,
+  MAX_GENERATED_ACTIONS,
+  REPLACED_ACTIONS_PER_BATCH,
+} from '../convex/careerActions/mutations'
+import { TOO_LONG } from '../convex/lib/limits'
+import {
+  CONVEX_TRANSACTION_LIMITS,
   convexErrorOf,
   makeAction,
   makeUser,
@@ -462,5 +468,120 @@ describe('saveGeneratedActions', () => {
       'Profile not found',
     )
     expect((await snapshotTables(t)).careerActions).toEqual([])
+  })
+
+  describe('with any number of active actions (unsave and cancel make more)', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    /** `count` active actions, stored in batches a deployment would accept. */
+    async function seedActive(t: Backend, profileId: Id<'profiles'>, count: number) {
+      for (let done = 0; done < count; done += 2_000) {
+        await t.run(async (ctx) => {
+          for (let i = done; i < Math.min(count, done + 2_000); i++) {
+            await ctx.db.insert('careerActions', {
+              profileId,
+              type: 'replicate',
+              title: `Old ${i}`,
+              description: 'Old',
+              rationale: 'Old',
+              status: 'active',
+              generatedAt: 1,
+              modelVersion: 'test',
+            })
+          }
+        })
+      }
+    }
+
+    test('10,000 active actions are replaced within Convex\'s transaction limits, others kept', async () => {
+      vi.useFakeTimers()
+      const t = setupBackend(undefined, CONVEX_TRANSACTION_LIMITS)
+      const { as, profileId } = await makeUser(t)
+      const saved = await makeAction(t, profileId, { status: 'saved', title: 'kept' })
+      const other = await makeUser(t)
+      const othersActive = await makeAction(t, other.profileId, { title: 'someone else' })
+      await seedActive(t, profileId, 10_000)
+
+      const result = await t.mutation(internal.careerActions.mutations.saveGeneratedActions, {
+        profileId,
+        actions: generated(3),
+      })
+      expect(result).toStrictEqual({ savedCount: 3 })
+      // The new actions are there at once, first in the owner's list.
+      const right = (await as.query(api.careerActions.queries.getMyActions, {}))!
+      expect(right.active.slice(0, 3).map((a) => a.title).sort()).toEqual(['New action 0', 'New action 1', 'New action 2'])
+
+      await t.finishAllScheduledFunctions(vi.runAllTimers)
+      const all = await actionsOf(t, profileId)
+      expect(all.filter((a) => a.status === 'active').map((a) => a.title)).toEqual([
+        'New action 0',
+        'New action 1',
+        'New action 2',
+      ])
+      expect(all.map((a) => a._id)).toContain(saved)
+      expect(await actionDoc(t, othersActive)).not.toBeNull()
+      const after = (await as.query(api.careerActions.queries.getMyActions, {}))!
+      expect(after.active.map((a) => a.title).sort()).toEqual(['New action 0', 'New action 1', 'New action 2'])
+      expect(after.saved.map((a) => a._id)).toEqual([saved])
+    }, 120_000)
+
+    test('up to one batch of active actions is replaced in the one transaction', async () => {
+      const t = setupBackend(undefined, CONVEX_TRANSACTION_LIMITS)
+      const { profileId } = await makeUser(t)
+      await seedActive(t, profileId, REPLACED_ACTIONS_PER_BATCH - 1)
+      await t.mutation(internal.careerActions.mutations.saveGeneratedActions, { profileId, actions: generated(2) })
+      // Nothing scheduled was run: the old ones are already gone.
+      expect((await actionsOf(t, profileId)).map((a) => a.title)).toEqual(['New action 0', 'New action 1'])
+    })
+
+    test('an action unsaved after a batched replacement stays active', async () => {
+      vi.useFakeTimers()
+      const t = setupBackend(undefined, CONVEX_TRANSACTION_LIMITS)
+      const { as, profileId } = await makeUser(t)
+      await seedActive(t, profileId, REPLACED_ACTIONS_PER_BATCH * 2)
+      await t.mutation(internal.careerActions.mutations.saveGeneratedActions, { profileId, actions: generated(1) })
+      await t.finishAllScheduledFunctions(vi.runAllTimers)
+      // After the replacement, unsaving an older saved action keeps it.
+      const savedEarlier = await makeAction(t, profileId, { status: 'saved', title: 'saved earlier' })
+      await as.mutation(api.careerActions.mutations.unsaveAction, { actionId: savedEarlier })
+      const active = (await actionsOf(t, profileId)).filter((a) => a.status === 'active')
+      expect(active.map((a) => a.title).sort()).toEqual(['New action 0', 'saved earlier'])
+    })
+  })
+
+  test.each([
+    ['title', { title: 'x'.repeat(GENERATED_ACTION_LIMITS.title + 1) }],
+    ['description', { description: 'x'.repeat(GENERATED_ACTION_LIMITS.description + 1) }],
+    ['rationale', { rationale: 'x'.repeat(GENERATED_ACTION_LIMITS.rationale + 1) }],
+    ['a profileBasis entry', { profileBasis: ['x'.repeat(GENERATED_ACTION_LIMITS.profileBasisEntry + 1)] }],
+  ])('a generated action with an over-long %s is refused and nothing changes', async (_field, override) => {
+    const t = setupBackend()
+    const { profileId } = await makeUser(t)
+    await makeAction(t, profileId)
+    const snapshot = await snapshotTables(t)
+    const [first, second] = generated(2)
+    await expectConvexError(
+      t.mutation(internal.careerActions.mutations.saveGeneratedActions, {
+        profileId,
+        actions: [first, { ...second, ...override }],
+      }),
+      TOO_LONG,
+    )
+    expect(await snapshotTables(t)).toEqual(snapshot)
+  })
+
+  test('too many profileBasis entries are refused', async () => {
+    const t = setupBackend()
+    const { profileId } = await makeUser(t)
+    const basis = Array.from({ length: GENERATED_ACTION_LIMITS.profileBasisEntries + 1 }, (_, i) => `basis ${i}`)
+    const error = await convexErrorOf(
+      t.mutation(internal.careerActions.mutations.saveGeneratedActions, {
+        profileId,
+        actions: [{ ...generated(1)[0], profileBasis: basis }],
+      }),
+    )
+    expect(error).toMatch(/Too many profile basis entries/)
   })
 })

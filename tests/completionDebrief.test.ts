@@ -8,6 +8,7 @@ import { api, internal } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
 import * as conversation from '../convex/enrichment/conversation'
 import { COMPLETION_COACH_PROMPT } from '../convex/enrichment/prompts'
+import { CHAT_READ_LIMIT } from '../convex/enrichment/queries'
 import {
   makeAction,
   makeProfile,
@@ -480,7 +481,8 @@ describe('the debrief request', () => {
       'That makes sense.',
     ])
     const general = await as.query(api.enrichment.queries.getMessagesPublic, { profileId })
-    expect(general).toHaveLength(300)
+    // The newest CHAT_READ_LIMIT of the 300.
+    expect(general).toHaveLength(CHAT_READ_LIMIT)
     expect(general.every((m) => m.actionId === undefined)).toBe(true)
   })
 })

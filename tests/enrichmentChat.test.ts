@@ -333,7 +333,9 @@ test('a profile at its limits keeps every short field in the prompt; only the lo
     expect(block).toContain(kept)
   }
   expect(block).not.toContain('d'.repeat(601))
-  expect(block).toContain('[profile truncated]')
+  // Lists first (work history down to 5 entries), then the end of the background summary.
+  expect(block).toContain('- (and 25 more)')
+  expect(block).toContain('… [shortened]')
   expect(block.length).toBeLessThan(PROFILE_CONTEXT_MAX_CHARS + 100)
 })
 

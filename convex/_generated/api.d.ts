@@ -32,12 +32,14 @@ import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
 import type * as lib_accountPassword from "../lib/accountPassword.js";
 import type * as lib_auth from "../lib/auth.js";
+import type * as lib_budget from "../lib/budget.js";
 import type * as lib_email from "../lib/email.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
 import type * as lib_passwordRules from "../lib/passwordRules.js";
 import type * as lib_profileMerge from "../lib/profileMerge.js";
 import type * as lib_rateLimits from "../lib/rateLimits.js";
+import type * as lib_text from "../lib/text.js";
 import type * as lib_usage from "../lib/usage.js";
 import type * as profiles from "../profiles.js";
 
@@ -69,12 +71,14 @@ declare const fullApi: ApiFromModules<{
   http: typeof http;
   "lib/accountPassword": typeof lib_accountPassword;
   "lib/auth": typeof lib_auth;
+  "lib/budget": typeof lib_budget;
   "lib/email": typeof lib_email;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;
   "lib/passwordRules": typeof lib_passwordRules;
   "lib/profileMerge": typeof lib_profileMerge;
   "lib/rateLimits": typeof lib_rateLimits;
+  "lib/text": typeof lib_text;
   "lib/usage": typeof lib_usage;
   profiles: typeof profiles;
 }>;
@@ -89,4 +93,5 @@ export declare const internal: FilterApi<
 
 export declare const components: {
   rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
+  shardedCounter: import("@convex-dev/sharded-counter/_generated/component.js").ComponentApi<"shardedCounter">;
 };

@@ -1,8 +1,10 @@
 import { ConvexError, v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
+import { internal } from '../_generated/api'
 import { internalMutation, mutation, type MutationCtx } from '../_generated/server'
 import { MODEL_ID } from '../ai/claude'
 import { verifyActionOwnership } from '../lib/auth'
+import { checkLength, checkListLength } from '../lib/limits'
 import { actionType } from '../schema'
 
 type Status = Doc<'careerActions'>['status']
@@ -110,7 +112,78 @@ export const markCompletionStarted = mutation({
 /** Most actions one generation may save. */
 export const MAX_GENERATED_ACTIONS = 50
 
-/** Replaces the profile's `active` actions; saved, in-progress, done and dismissed ones stay. */
+/** Longest texts of a generated action (the model writes them), so every read of actions is bounded. */
+export const GENERATED_ACTION_LIMITS = {
+  title: 200,
+  description: 2000,
+  rationale: 1000,
+  profileBasisEntries: 10,
+  profileBasisEntry: 200,
+} as const
+
+/**
+ * Replaced actions deleted per transaction. With the text limits of a generated action (at
+ * most about 16 KB of UTF-8 each) a batch reads at most about 3.2 MB, well under the 8 MiB a
+ * transaction may read, and writes 200 documents.
+ */
+export const REPLACED_ACTIONS_PER_BATCH = 200
+
+function checkGeneratedAction(action: {
+  title: string
+  description: string
+  rationale: string
+  profileBasis?: string[]
+}): void {
+  const limits = GENERATED_ACTION_LIMITS
+  checkLength(action.title, limits.title)
+  checkLength(action.description, limits.description)
+  checkLength(action.rationale, limits.rationale)
+  if (action.profileBasis) {
+    checkListLength(action.profileBasis, limits.profileBasisEntries, 'profile basis entries')
+    for (const basis of action.profileBasis) checkLength(basis, limits.profileBasisEntry)
+  }
+}
+
+/**
+ * Deletes the profile's active actions created at or before `upTo`, oldest first, one batch
+ * per transaction; schedules the next batch while a full one was found. Unsave and cancel move
+ * actions back to active, so there can be any number of them.
+ */
+async function deleteReplacedActions(
+  ctx: MutationCtx,
+  profileId: Id<'profiles'>,
+  upTo: number,
+): Promise<void> {
+  const batch = await ctx.db
+    .query('careerActions')
+    .withIndex('by_profile_status', (q) =>
+      q.eq('profileId', profileId).eq('status', 'active').lte('_creationTime', upTo),
+    )
+    .take(REPLACED_ACTIONS_PER_BATCH)
+  for (const action of batch) await ctx.db.delete('careerActions', action._id)
+  if (batch.length === REPLACED_ACTIONS_PER_BATCH) {
+    await ctx.scheduler.runAfter(0, internal.careerActions.mutations.deleteReplacedActionsBatch, {
+      profileId,
+      upTo,
+    })
+  }
+}
+
+/** The next batch of a replacement that had more than one batch of active actions. */
+export const deleteReplacedActionsBatch = internalMutation({
+  args: { profileId: v.id('profiles'), upTo: v.number() },
+  returns: v.null(),
+  handler: async (ctx, { profileId, upTo }) => {
+    await deleteReplacedActions(ctx, profileId, upTo)
+    return null
+  },
+})
+
+/**
+ * Replaces the profile's `active` actions; saved, in-progress, done and dismissed ones stay.
+ * Up to REPLACED_ACTIONS_PER_BATCH old active actions go in this transaction (so the usual
+ * replacement is atomic); more are deleted by scheduled batches right after.
+ */
 export const saveGeneratedActions = internalMutation({
   args: {
     profileId: v.id('profiles'),
@@ -131,12 +204,15 @@ export const saveGeneratedActions = internalMutation({
     if (actions.length > MAX_GENERATED_ACTIONS) {
       throw new ConvexError(`Too many actions: at most ${MAX_GENERATED_ACTIONS} per generation`)
     }
-    // Bounded: only this mutation creates actions, at most MAX_GENERATED_ACTIONS at a time.
-    const previous = await ctx.db
+    for (const action of actions) checkGeneratedAction(action)
+    // Every active action that exists now was created no later than the newest one; the new
+    // actions are created after it, so `upTo` tells old from new in every later batch.
+    const newestOld = await ctx.db
       .query('careerActions')
       .withIndex('by_profile_status', (q) => q.eq('profileId', profileId).eq('status', 'active'))
-      .collect()
-    for (const action of previous) await ctx.db.delete('careerActions', action._id)
+      .order('desc')
+      .first()
+    if (newestOld) await deleteReplacedActions(ctx, profileId, newestOld._creationTime)
     const generatedAt = Date.now()
     for (const action of actions) {
       await ctx.db.insert('careerActions', {

@@ -4,26 +4,42 @@ import { action, internalMutation } from '../_generated/server'
 import { callTool } from '../ai/claude'
 import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
+import { requireModelBudget } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import { extractionResult, EXTRACTION_TOOL, parseExtraction, type ExtractionResult } from './extractionResult'
-import { neutralizeDataTags } from './profileContext'
+import { promptSafe } from './profileContext'
 import { extractionSystemPrompt } from './prompts'
 import { readDebrief } from './queries'
 
 export const EXTRACTION_MAX_TOKENS = 1024
-/** Longest transcript one extraction sends (a debrief at its cap fits well inside). */
+/**
+ * Longest transcript one extraction sends, counted as sent (marked and escaped); a debrief at
+ * its cap fits well inside.
+ */
 export const EXTRACTION_MAX_CHARS = 80_000
 export const NOTHING_TO_EXTRACT =
   'There is nothing to update your profile from yet: the conversation has no message from you.'
 
 const clientMessage = v.object({ role: messageRole, content: v.string() })
 
+// Every way a text can start a new line, so no message can start a line of its own.
+const LINE_BREAK = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/
+
+/**
+ * The transcript as sent: each message opens with a `User:` or `Coach:` line and each of its
+ * further lines starts with `| `, so a message cannot forge the other speaker's line; data tags
+ * are escaped and half characters replaced.
+ */
 function renderTranscript(messages: { role: 'user' | 'assistant'; content: string }[]): string {
   return messages
-    .map((message) => `${message.role === 'user' ? 'User' : 'Coach'}: ${message.content}`)
+    .map((message) => {
+      const [first, ...rest] = promptSafe(message.content).split(LINE_BREAK)
+      const speaker = message.role === 'user' ? 'User' : 'Coach'
+      return [`${speaker}: ${first}`, ...rest.map((text) => `| ${text}`)].join('\n')
+    })
     .join('\n\n')
 }
 
@@ -61,13 +77,14 @@ export const beginExtraction = internalMutation({
         'This conversation is too long to update your profile from at once. Send a shorter part of it.',
       )
     }
+    await requireModelBudget(ctx)
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
       system: extractionSystemPrompt(profile),
       messages: [
         {
           role: 'user' as const,
-          content: `<conversation>\n${neutralizeDataTags(transcript)}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
+          content: `<conversation>\n${transcript}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
         },
       ],
     }

@@ -5,6 +5,7 @@ import type { Doc } from '../_generated/dataModel'
 import type { ToolDefinition } from '../ai/claude'
 import { FIELD_LIMITS, LIST_LIMITS } from '../lib/limits'
 import { appendParagraph, mergeList } from '../lib/profileMerge'
+import { toWellFormedText } from '../lib/text'
 
 /** List fields: the profile list each one extends, and its limits. */
 export const LIST_FIELDS = {
@@ -98,14 +99,15 @@ function readList(input: Record<string, unknown>, key: string): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
     throw malformed(`${key} must be a list of text`)
   }
-  return value
+  // Never store half a character, even if the model sent one.
+  return value.map(toWellFormedText)
 }
 
 function readText(input: Record<string, unknown>, key: string): string | undefined {
   const value = input[key]
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'string') throw malformed(`${key} must be text`)
-  return value
+  return toWellFormedText(value)
 }
 
 /**

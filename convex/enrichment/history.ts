@@ -1,4 +1,5 @@
 import type { ModelMessage } from '../ai/claude'
+import { toWellFormedText } from '../lib/text'
 
 /** Most messages sent to the model in one request (the newest; older ones are dropped). */
 export const HISTORY_LIMIT = 40
@@ -16,17 +17,21 @@ if (HISTORY_LIMIT < 2 * MAX_DEBRIEF_USER_TURNS) {
 
 type StoredMessage = { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }
 
-/** Finished messages only (a reply still streaming or failed is never used), consecutive
- * same-role messages joined into one turn. */
+/**
+ * Finished messages only (a reply still streaming or failed is never used), consecutive
+ * same-role messages joined into one turn. A half character stored before input was checked
+ * becomes U+FFFD, so an old message cannot make every later request fail.
+ */
 export function finishedTurns(messages: StoredMessage[]): ModelMessage[] {
   const turns: ModelMessage[] = []
   for (const message of messages) {
     if (message.status !== undefined) continue
+    const content = toWellFormedText(message.content)
     const previous = turns.at(-1)
     if (previous && previous.role === message.role) {
-      previous.content = `${previous.content}\n\n${message.content}`
+      previous.content = `${previous.content}\n\n${content}`
     } else {
-      turns.push({ role: message.role, content: message.content })
+      turns.push({ role: message.role, content })
     }
   }
   return turns

@@ -1,74 +1,222 @@
 import type { Doc } from '../_generated/dataModel'
+import { cutToLength, toWellFormedText } from '../lib/text'
 
-/** Upper bound on the profile text put into any prompt. */
+/** Upper bound on the profile text put into any prompt (counted after escaping). */
 export const PROFILE_CONTEXT_MAX_CHARS = 12_000
-
-const DATA_TAGS = ['profile_data', 'completed_action', 'conversation']
-const TAG_OPENING = new RegExp(`<(?=\\s*/?\\s*(?:${DATA_TAGS.join('|')})\\b)`, 'gi')
-
-/**
- * Keeps user text from opening or closing one of the prompt's data tags: only the `<` of
- * such a tag is written as `&lt;`; every other character reaches the prompt unchanged.
- */
-export function neutralizeDataTags(text: string): string {
-  return text.replace(TAG_OPENING, () => '&lt;')
-}
-
-function line(label: string, value: string | undefined): string | null {
-  return value && value.trim() ? `${label}: ${value}` : null
-}
-
-function list(label: string, values: string[] | undefined): string | null {
-  return values && values.length > 0 ? `${label}: ${values.join(', ')}` : null
-}
 
 /** Most characters of one work description shown in a prompt; the profile keeps it whole. */
 export const WORK_DESCRIPTION_PROMPT_CHARS = 600
 
-function clip(text: string, limit: number): string {
-  return text.length > limit ? `${text.slice(0, limit)}…` : text
+/** Items each list keeps before the background summary is cut (see buildProfileContext). */
+export const LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT = 5
+
+/** Characters of the background summary kept before lists are shortened below that. */
+export const SUMMARY_CHARS_KEPT_BEFORE_LISTS_EMPTIED = 1_000
+
+// --- Data tags ------------------------------------------------------------------------------
+
+// Matched on a folded copy of the text (see foldForMatch), so look-alikes match too: fullwidth
+// or small `＜`, `／`, `＿`, letters in other case or width, spaces or hyphens between words.
+const DATA_TAG_START = /<\s*\/?\s*(?:profile[\s_-]*data|completed[\s_-]*action|conversation)/g
+
+// Removed from the folded copy: invisible code points (zero-width spaces and joiners, soft
+// hyphen, bidi controls, word joiner, BOM, variation selectors...) and combining marks, so
+// that none of them can split a tag name, or hide a `<` under an overlay such as U+0338.
+const IGNORED_IN_MATCH = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{M}]/gu
+
+/**
+ * The text folded for matching, one code point at a time (compatibility decomposition, lower
+ * case, the ignored code points removed), with the index in `text` of the code point that
+ * each folded unit came from.
+ */
+function foldForMatch(text: string): { folded: string; origin: number[] } {
+  let folded = ''
+  const origin: number[] = []
+  // Texts repeat their characters; normalizing each distinct one once keeps long texts fast.
+  const foldedChars = new Map<string, string>()
+  let index = 0
+  for (const char of text) {
+    let part = char.charCodeAt(0) < 0x80 ? char.toLowerCase() : foldedChars.get(char)
+    if (part === undefined) {
+      part = char.normalize('NFKD').toLowerCase().normalize('NFKD').replace(IGNORED_IN_MATCH, '')
+      foldedChars.set(char, part)
+    }
+    for (let i = 0; i < part.length; i++) origin.push(index)
+    folded += part
+    index += char.length
+  }
+  return { folded, origin }
 }
 
 /**
- * The profile as plain text for a prompt: tag-safe and at most PROFILE_CONTEXT_MAX_CHARS.
- * Short facts and lists come first and the long free texts last, so that if a full profile
- * must be cut, what is cut is the end of the background summary.
+ * Keeps user text from opening or closing one of the prompt's data tags: the character that
+ * would open such a tag (`<` or a look-alike) is written `&lt;`. Matching ignores invisible
+ * characters and compares after Unicode compatibility folding (NFKC's decomposition); every
+ * other character reaches the prompt unchanged.
  */
-export function buildProfileContext(profile: Doc<'profiles'>): string {
-  const education = (profile.education ?? []).map((entry) => {
+export function neutralizeDataTags(text: string): string {
+  // Fast path: nothing that folds to `<` (only `<`, U+226E, U+FE64 and U+FF1C do).
+  if (!/[<\u226e\ufe64\uff1c]/.test(text)) return text
+  const { folded, origin } = foldForMatch(text)
+  const opening = new Set<number>()
+  for (const match of folded.matchAll(DATA_TAG_START)) opening.add(origin[match.index])
+  if (opening.size === 0) return text
+  let escaped = ''
+  let index = 0
+  for (const char of text) {
+    escaped += opening.has(index) ? '&lt;' : char
+    index += char.length
+  }
+  return escaped
+}
+
+/** A stored value as a prompt may hold it: no half characters, no data tags. */
+export function promptSafe(text: string): string {
+  return neutralizeDataTags(toWellFormedText(text))
+}
+
+// --- The profile ----------------------------------------------------------------------------
+
+/** A list in the prompt: items are dropped from its end, and a note says how many. */
+type PromptList = {
+  items: string[]
+  kept: number
+  render: (items: string[], leftOut: number) => string
+}
+
+function inlineList(label: string, values: string[] | undefined): PromptList | null {
+  if (!values || values.length === 0) return null
+  const items = values.map(promptSafe)
+  return {
+    items,
+    kept: items.length,
+    render: (shown, leftOut) => {
+      if (shown.length === 0) return `${label}: (${leftOut} not shown)`
+      return `${label}: ${shown.join(', ')}${leftOut > 0 ? ` (and ${leftOut} more)` : ''}`
+    },
+  }
+}
+
+function blockList(label: string, lines: string[]): PromptList | null {
+  if (lines.length === 0) return null
+  return {
+    items: lines,
+    kept: lines.length,
+    render: (shown, leftOut) =>
+      [`${label}:`, ...shown, ...(leftOut > 0 ? [`- (and ${leftOut} more)`] : [])].join('\n'),
+  }
+}
+
+function renderList(list: PromptList): string {
+  return list.render(list.items.slice(0, list.kept), list.items.length - list.kept)
+}
+
+function line(label: string, value: string | undefined): string | null {
+  return value && value.trim() ? `${label}: ${promptSafe(value)}` : null
+}
+
+function clipForPrompt(text: string, limit: number): string {
+  return text.length > limit ? `${cutToLength(text, limit)}…` : text
+}
+
+function educationLines(profile: Doc<'profiles'>): string[] {
+  return (profile.education ?? []).map((entry) => {
     const what = [entry.degree, entry.field].filter(Boolean).join(' in ')
     const years = [entry.startYear, entry.current ? 'present' : entry.endYear]
       .filter((year) => year !== undefined)
       .join('-')
-    return `- ${[what, entry.institution].filter(Boolean).join(', ')}${years ? ` (${years})` : ''}`
+    return promptSafe(`- ${[what, entry.institution].filter(Boolean).join(', ')}${years ? ` (${years})` : ''}`)
   })
-  const work = (profile.workHistory ?? []).map((entry) => {
+}
+
+function workLines(profile: Doc<'profiles'>): string[] {
+  return (profile.workHistory ?? []).map((entry) => {
     const dates = [entry.startDate, entry.current ? 'present' : entry.endDate]
       .filter(Boolean)
       .join(' to ')
     const head = `- ${entry.title} at ${entry.organization}${dates ? ` (${dates})` : ''}`
-    return entry.description
-      ? `${head}: ${clip(entry.description, WORK_DESCRIPTION_PROMPT_CHARS)}`
+    const text = entry.description
+      ? `${head}: ${clipForPrompt(entry.description, WORK_DESCRIPTION_PROMPT_CHARS)}`
       : head
+    return promptSafe(text)
   })
-  const parts = [
+}
+
+const SUMMARY_LABEL = 'Background summary: '
+const SUMMARY_CUT_NOTE = '… [shortened]'
+
+/**
+ * The profile as plain text for a prompt: tag-safe, well-formed, at most
+ * PROFILE_CONTEXT_MAX_CHARS as sent. The short facts, career goals and seeking are always kept
+ * whole. When everything does not fit, lists are shortened first (items dropped from the end
+ * of the longest list, down to LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT each, with a note of how many
+ * were left out), then the background summary is cut (down to
+ * SUMMARY_CHARS_KEPT_BEFORE_LISTS_EMPTIED), then the lists are shortened further, and only then
+ * the rest of the summary goes.
+ */
+export function buildProfileContext(profile: Doc<'profiles'>): string {
+  const facts = [
     line('Name', profile.name),
     line('Pronouns', profile.pronouns),
     line('Location', profile.location),
     line('Headline', profile.headline),
-    list('Skills', profile.skills),
-    list('AI safety interests', profile.aiSafetyInterests),
-    line('Career goals', profile.careerGoals),
-    line('Seeking', profile.seeking),
-    education.length > 0 ? `Education:\n${education.join('\n')}` : null,
-    work.length > 0 ? `Work history:\n${work.join('\n')}` : null,
-    line('Background summary', profile.enrichmentSummary),
-  ].filter((part): part is string => part !== null)
+  ]
+  const goals = line('Career goals', profile.careerGoals)
+  const seeking = line('Seeking', profile.seeking)
+  const skills = inlineList('Skills', profile.skills)
+  const interests = inlineList('AI safety interests', profile.aiSafetyInterests)
+  const education = blockList('Education', educationLines(profile))
+  const work = blockList('Work history', workLines(profile))
+  const lists = [skills, interests, education, work].filter((list): list is PromptList => list !== null)
+  const summary = profile.enrichmentSummary?.trim() ? promptSafe(profile.enrichmentSummary) : null
+  let summaryShown: string | null = summary === null ? null : `${SUMMARY_LABEL}${summary}`
 
-  const text = parts.length > 0 ? parts.join('\n') : 'No profile information yet.'
-  const bounded =
-    text.length > PROFILE_CONTEXT_MAX_CHARS
-      ? `${text.slice(0, PROFILE_CONTEXT_MAX_CHARS)}\n[profile truncated]`
-      : text
-  return neutralizeDataTags(bounded)
+  const assemble = () => {
+    const parts = [
+      ...facts,
+      skills && renderList(skills),
+      interests && renderList(interests),
+      goals,
+      seeking,
+      education && renderList(education),
+      work && renderList(work),
+      summaryShown,
+    ].filter((part): part is string => part !== null)
+    return parts.length > 0 ? parts.join('\n') : 'No profile information yet.'
+  }
+  /** Drops the last item of the longest list that has more than `floor`; false if none has. */
+  const shortenLongestList = (floor: number) => {
+    let longest: PromptList | null = null
+    let longestLength = -1
+    for (const list of lists) {
+      const length = renderList(list).length
+      if (list.kept > floor && length > longestLength) {
+        longest = list
+        longestLength = length
+      }
+    }
+    if (!longest) return false
+    longest.kept -= 1
+    return true
+  }
+
+  /** Cuts the summary to what fits, but not below `keep` characters (or its whole length). */
+  const cutSummary = (keep: number) => {
+    if (summary === null || summaryShown === null) return
+    const room = PROFILE_CONTEXT_MAX_CHARS - (text.length - summaryShown.length)
+    const target = Math.max(room - SUMMARY_LABEL.length - SUMMARY_CUT_NOTE.length, Math.min(keep, summary.length))
+    if (target >= summary.length) return
+    summaryShown = target > 0 ? `${SUMMARY_LABEL}${cutToLength(summary, target)}${SUMMARY_CUT_NOTE}` : null
+    text = assemble()
+  }
+
+  let text = assemble()
+  const over = () => text.length > PROFILE_CONTEXT_MAX_CHARS
+  while (over() && shortenLongestList(LIST_ITEMS_KEPT_BEFORE_SUMMARY_CUT)) text = assemble()
+  if (over()) cutSummary(SUMMARY_CHARS_KEPT_BEFORE_LISTS_EMPTIED)
+  while (over() && shortenLongestList(0)) text = assemble()
+  if (over()) cutSummary(0)
+  // Reached only if the facts, goals and seeking alone outgrew the bound (the field limits
+  // keep them near 9,000 characters), so the bound holds whatever the limits become.
+  return cutToLength(text, PROFILE_CONTEXT_MAX_CHARS)
 }

@@ -7,9 +7,11 @@ import schema, { messageRole } from '../schema'
 
 /**
  * Most messages a chat read returns: the newest ones, oldest first. A debrief is capped far
- * below this (see MAX_DEBRIEF_USER_TURNS), so a debrief is always read whole.
+ * below this (see MAX_DEBRIEF_USER_TURNS), so a debrief is always read whole. At its worst
+ * (every message 5,000 characters of 3-byte UTF-8, about 15.2 KB a document) a read is about
+ * 3.8 MB, under half of the 8 MiB a transaction may read.
  */
-export const CHAT_READ_LIMIT = 500
+export const CHAT_READ_LIMIT = 250
 
 const messageDoc = doc(schema, 'enrichmentMessages')
 

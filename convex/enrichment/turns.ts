@@ -7,6 +7,7 @@ import { internal } from '../_generated/api'
 import { modelDeadlineMs } from '../ai/claude'
 import { requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
+import { requireModelBudget } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
@@ -101,6 +102,7 @@ export const beginTurn = internalMutation({
       }
     }
 
+    await requireModelBudget(ctx)
     await consumeLimits(ctx, userId, ['chatTurn', 'modelCallsPerDay'])
 
     const link = actionId ? { actionId } : {}

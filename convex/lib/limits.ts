@@ -1,6 +1,7 @@
 import { ConvexError } from 'convex/values'
 import type { Infer } from 'convex/values'
 import type { educationEntry, workEntry } from '../schema'
+import { BROKEN_CHARACTER, isWellFormedText } from './text'
 
 /** Longest text, in characters, that each kind of field accepts. */
 export const FIELD_LIMITS = {
@@ -29,8 +30,13 @@ export const LIST_LIMITS = {
 
 export const TOO_LONG = 'Content too long to process'
 
+/**
+ * Every text a person sends passes here: over its limit, or holding half a character (which
+ * the model's API refuses and which would break every later prompt), it is refused.
+ */
 export function checkLength(value: string, limit: number): void {
   if (value.length > limit) throw new ConvexError(TOO_LONG)
+  if (!isWellFormedText(value)) throw new ConvexError(BROKEN_CHARACTER)
 }
 
 export function checkListLength(items: readonly unknown[], limit: number, what: string): void {

@@ -1,6 +1,8 @@
+import { clipText } from './text'
+
 /**
- * The items of `additions` that `existing` lacks: trimmed, non-empty, clipped to `itemLimit`,
- * without case-insensitive repeats, in their order.
+ * The items of `additions` that `existing` lacks: trimmed, non-empty, clipped to `itemLimit`
+ * (at a character boundary), without case-insensitive repeats, in their order.
  */
 export function newUniqueItems(
   existing: readonly string[],
@@ -11,7 +13,7 @@ export function newUniqueItems(
   const added: string[] = []
   for (const item of additions) {
     const trimmed = item.trim()
-    const cleaned = trimmed.length > itemLimit ? trimmed.slice(0, itemLimit).trimEnd() : trimmed
+    const cleaned = clipText(trimmed, itemLimit)
     const key = cleaned.toLowerCase()
     if (cleaned && !seen.has(key)) {
       seen.add(key)

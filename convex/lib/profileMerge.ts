@@ -1,21 +1,10 @@
 // How what a conversation adds is composed with what a profile already holds: the same rules
 // for extraction (which returns whole values) and applyExtraction (which accepts either).
 import { newUniqueItems } from './lists'
+import { cutToLength } from './text'
 
 /** What separates the current text of a field from what a conversation adds to it. */
 export const PARAGRAPH_BREAK = '\n\n'
-
-/**
- * The first `maxUnits` UTF-16 units of `text`, never ending on half of a surrogate pair
- * (a lone surrogate would make the Anthropic API refuse the request and corrupt the value).
- */
-export function cutAtCharacter(text: string, maxUnits: number): string {
-  if (text.length <= maxUnits) return text
-  const end = Math.max(0, maxUnits)
-  const last = text.charCodeAt(end - 1)
-  const splitsPair = end > 0 && last >= 0xd800 && last <= 0xdbff
-  return text.slice(0, splitsPair ? end - 1 : end)
-}
 
 /**
  * The list a profile should hold once `additions` are accepted, and the items that are new:
@@ -47,7 +36,7 @@ export function appendParagraph(
   if (!trimmedAddition) return undefined
   const base = current?.trim() ? current : ''
   const separator = base ? PARAGRAPH_BREAK : ''
-  const added = cutAtCharacter(trimmedAddition, limit - base.length - separator.length).trimEnd()
+  const added = cutToLength(trimmedAddition, limit - base.length - separator.length).trimEnd()
   if (!added) return undefined
   return { whole: `${base}${separator}${added}`, added }
 }

@@ -13,9 +13,15 @@ export const RATE_LIMITS = {
   chatTurn: { kind: 'token bucket', rate: 10, period: MINUTE, capacity: 5 },
   // Extraction runs once per conversation; 3 in a row, then one every 20 seconds.
   extraction: { kind: 'token bucket', rate: 3, period: MINUTE, capacity: 3 },
-  // Every model call (chat turns and extractions) of one user in a day.
-  modelCallsPerDay: { kind: 'fixed window', rate: 200, period: 24 * HOUR },
+  // Every model call (chat turns and extractions) of one user: at most MODEL_CALLS_PER_24H in
+  // ANY 24 hours. A bucket holds at most `capacity` and refills `rate` per 24 hours, so no
+  // 24 hours can see more than capacity + rate (a fixed window allowed twice that across its edge).
+  modelCallsPerDay: { kind: 'token bucket', rate: 100, period: 24 * HOUR, capacity: 100 },
 } as const
+
+/** The most model calls one user can make in any 24 hours. */
+export const MODEL_CALLS_PER_24H =
+  RATE_LIMITS.modelCallsPerDay.capacity + RATE_LIMITS.modelCallsPerDay.rate
 
 export type LimitName = keyof typeof RATE_LIMITS
 
@@ -34,6 +40,16 @@ export type RateLimitedError = {
   message: string
 }
 
+/** A wait as a person reads it: seconds under two minutes, then minutes, then hours. */
+export function describeWait(ms: number): string {
+  const plural = (count: number, unit: string) => `${count} ${unit}${count === 1 ? '' : 's'}`
+  const seconds = Math.max(1, Math.ceil(ms / 1000))
+  if (seconds < 120) return plural(seconds, 'second')
+  const minutes = Math.ceil(seconds / 60)
+  if (minutes < 120) return plural(minutes, 'minute')
+  return plural(Math.ceil(minutes / 60), 'hour')
+}
+
 /**
  * Takes one token from each named limit, all or none: the first one that refuses throws,
  * and the mutation's rollback returns the tokens already taken.
@@ -47,12 +63,11 @@ export async function consumeLimits(
     const status = await rateLimiter.limit(ctx, name, { key: userId })
     if (!status.ok) {
       const retryAfterMs = Math.ceil(status.retryAfter)
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
       throw new ConvexError<RateLimitedError>({
         code: 'RATE_LIMITED',
         limit: name,
         retryAfterMs,
-        message: `${LIMIT_DESCRIPTIONS[name]} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+        message: `${LIMIT_DESCRIPTIONS[name]} Try again in ${describeWait(retryAfterMs)}.`,
       })
     }
   }

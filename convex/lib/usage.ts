@@ -3,6 +3,7 @@ import type { Id } from '../_generated/dataModel'
 import type { MutationCtx } from '../_generated/server'
 import type { ModelUsage } from '../ai/claude'
 import { chatModel, extractionModel } from '../ai/models'
+import { recordModelSpend } from './budget'
 
 /**
  * A model call's usage as mutations receive it. `model` is the id actually called; it is
@@ -16,7 +17,10 @@ export const modelUsageValidator = v.object({
 
 type Chat = 'general' | 'debrief' | 'extraction'
 
-/** One modelUsage row per model call, so cost per user (and per model) can be read. */
+/**
+ * One modelUsage row per model call, so cost per user (and per model) can be read; its tokens
+ * also count against the deployment's daily budget.
+ */
 export async function recordModelUsage(
   ctx: MutationCtx,
   call: {
@@ -40,4 +44,5 @@ export async function recordModelUsage(
     succeeded: call.succeeded,
     createdAt: Date.now(),
   })
+  await recordModelSpend(ctx, call.usage)
 }

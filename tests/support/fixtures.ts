@@ -1,5 +1,6 @@
 // convex-test setup and fixtures shared by every test file and the benchmark (no vitest here).
 import rateLimiterTest from '@convex-dev/rate-limiter/test'
+import shardedCounterTest from '@convex-dev/sharded-counter/test'
 import { convexTest } from 'convex-test'
 import { api } from '../../convex/_generated/api'
 import type { Doc, Id } from '../../convex/_generated/dataModel'
@@ -7,10 +8,24 @@ import schema from '../../convex/schema'
 
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
-/** A fresh test backend; the benchmark passes instrumented modules. */
-export function setupBackend(modules = convexModules) {
-  const t = convexTest(schema, modules)
+export const MiB = 1 << 20
+type TransactionLimits = { bytesRead: number; documentsRead: number; documentsWritten: number }
+/** Convex's limits for one transaction, as the developers' guide states them. */
+export const CONVEX_TRANSACTION_LIMITS: TransactionLimits = {
+  bytesRead: 8 * MiB,
+  documentsRead: 16_384,
+  documentsWritten: 8_192,
+}
+
+/**
+ * A fresh test backend; the benchmark passes instrumented modules. Given `transactionLimits`
+ * (e.g. CONVEX_TRANSACTION_LIMITS), every transaction, t.run included, fails past them as a
+ * deployment would; by default none are enforced.
+ */
+export function setupBackend(modules = convexModules, transactionLimits: TransactionLimits | false = false) {
+  const t = convexTest({ schema, modules, transactionLimits })
   rateLimiterTest.register(t)
+  shardedCounterTest.register(t)
   return t
 }
 
@@ -23,7 +38,7 @@ export async function signIn(t: Backend) {
     const userId = await ctx.db.insert('users', {})
     const sessionId = await ctx.db.insert('authSessions', {
       userId,
-      expirationTime: Date.now() + 24 * 60 * 60 * 1000,
+      expirationTime: Date.now() + 30 * 24 * 60 * 60 * 1000, // @convex-dev/auth's default session length
     })
     return { userId, sessionId }
   })

@@ -392,6 +392,16 @@ function sendError(res: ServerResponse, error: ApiError) {
   sendJson(res, error.status, { type: 'error', error: { type: error.type, message: error.message } })
 }
 
+/** True when every string in a parsed JSON value is well-formed UTF-16 (no lone surrogate). */
+export function isWellFormedJson(value: unknown): boolean {
+  if (typeof value === 'string') return value.isWellFormed()
+  if (Array.isArray(value)) return value.every(isWellFormedJson)
+  if (value && typeof value === 'object') {
+    return Object.entries(value).every(([key, item]) => key.isWellFormed() && isWellFormedJson(item))
+  }
+  return true
+}
+
 export async function startModelServer(): Promise<ModelServer> {
   const requests: RecordedRequest[] = []
   let queue: ScriptedReply[] = []
@@ -400,6 +410,8 @@ export async function startModelServer(): Promise<ModelServer> {
 
   const server = createServer((req, res) => {
     let raw = ''
+    // Decodes across chunks: a character split between two chunks arrives whole.
+    req.setEncoding('utf8')
     req.on('data', (chunk) => (raw += chunk))
     req.on('end', () => {
       void answer(req, res, raw)
@@ -414,6 +426,11 @@ export async function startModelServer(): Promise<ModelServer> {
     const body = JSON.parse(raw || '{}') as RecordedRequest['body']
     const recorded: RecordedRequest = { path: req.url ?? '', receivedAt: performance.now(), headers: req.headers, body }
     requests.push(recorded)
+    // Like the real API, a body holding half a character (a lone surrogate) is refused.
+    if (!isWellFormedJson(body)) {
+      sendError(res, { status: 400, type: 'invalid_request_error', message: 'no low surrogate in string' })
+      return
+    }
     const model = served.get(body.model)
     // A request the model would refuse never reaches the script.
     const refused = requestError(body, model)
