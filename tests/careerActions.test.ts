@@ -585,3 +585,30 @@ describe('saveGeneratedActions', () => {
     expect(error).toMatch(/Too many profile basis entries/)
   })
 })
+
+test('getMyActions lists the newest 60 of a status, within half of a transaction read at the text limits', async () => {
+  const t = setupBackend(undefined, { ...CONVEX_TRANSACTION_LIMITS, bytesRead: 4 * 1024 * 1024 })
+  const { as, profileId } = await makeUser(t)
+  // 70 of each listed status, each at the generated-action limits in 3-byte characters.
+  const long = (n: number) => '€'.repeat(n)
+  for (const status of ['active', 'saved', 'in_progress', 'done'] as const) {
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 70; i++) {
+        await ctx.db.insert('careerActions', {
+          profileId, type: 'replicate', status, generatedAt: i, modelVersion: 'test',
+          title: `${i} ${long(190)}`, description: long(2000), rationale: long(1000),
+          profileBasis: Array.from({ length: 10 }, () => long(200)),
+          ...(status === 'done' && { completedAt: i }),
+        })
+      }
+    })
+  }
+  const result = (await as.query(api.careerActions.queries.getMyActions, {}))!
+  for (const list of [result.active, result.saved, result.inProgress, result.completed]) {
+    expect(list).toHaveLength(60)
+  }
+  // The newest are listed: completed newest first, down to the 11th created.
+  expect(result.completed.map((action) => action.completedAt)).toEqual(
+    Array.from({ length: 60 }, (_, i) => 69 - i),
+  )
+})
