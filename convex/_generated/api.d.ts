@@ -13,6 +13,9 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as account from "../account.js";
+import type * as accountDeletion from "../accountDeletion.js";
+import type * as accountExport from "../accountExport.js";
 import type * as ai_claude from "../ai/claude.js";
 import type * as auth from "../auth.js";
 import type * as careerActions_mutations from "../careerActions/mutations.js";
@@ -27,6 +30,8 @@ import type * as enrichment_prompts from "../enrichment/prompts.js";
 import type * as enrichment_queries from "../enrichment/queries.js";
 import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
+import type * as lib_accountDeletion from "../lib/accountDeletion.js";
+import type * as lib_accountExport from "../lib/accountExport.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
@@ -44,6 +49,9 @@ import type * as profiles from "../profiles.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  account: typeof account;
+  accountDeletion: typeof accountDeletion;
+  accountExport: typeof accountExport;
   "ai/claude": typeof ai_claude;
   auth: typeof auth;
   "careerActions/mutations": typeof careerActions_mutations;
@@ -58,6 +66,8 @@ declare const fullApi: ApiFromModules<{
   "enrichment/queries": typeof enrichment_queries;
   "enrichment/turns": typeof enrichment_turns;
   http: typeof http;
+  "lib/accountDeletion": typeof lib_accountDeletion;
+  "lib/accountExport": typeof lib_accountExport;
   "lib/auth": typeof lib_auth;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;

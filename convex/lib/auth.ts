@@ -1,23 +1,38 @@
 import { getAuthUserId } from '@convex-dev/auth/server'
 import { ConvexError } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
-import type { ActionCtx, QueryCtx } from '../_generated/server'
+import type { QueryCtx } from '../_generated/server'
 
 // Stranger and not-found get the same message so that ids of other users' data leak nothing.
 export const PROFILE_NOT_FOUND = 'Profile not found'
 export const ACTION_NOT_FOUND = 'Career action not found'
 
-type AuthCtx = QueryCtx | ActionCtx
+export const NOT_AUTHENTICATED = 'Not authenticated'
+
+// Queries and mutations only: the checks below read the database, which an action cannot.
+type AuthCtx = QueryCtx
 
 /** The signed-in user's id, or null when signed out. */
 export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
-  return await getAuthUserId(ctx)
+  const userId = await getAuthUserId(ctx)
+  if (!userId) return null
+  if (await isAccountClosed(ctx, userId)) return null
+  return userId
 }
 
 export async function requireAuth(ctx: AuthCtx): Promise<Id<'users'>> {
-  const userId = await getAuthUserId(ctx)
-  if (!userId) throw new ConvexError('Not authenticated')
+  const userId = await getUserId(ctx)
+  if (!userId) throw new ConvexError(NOT_AUTHENTICATED)
   return userId
+}
+
+/**
+ * True once account.deleteMyData has run for this user (or their user document is gone):
+ * from that moment they are signed out everywhere and their data reads as gone.
+ */
+export async function isAccountClosed(ctx: AuthCtx, userId: Id<'users'>): Promise<boolean> {
+  const user = await ctx.db.get('users', userId)
+  return user === null || user.deletionRequestedAt !== undefined
 }
 
 /** The caller's profile with that id, or null (signed out, missing, or someone else's). */

@@ -15,6 +15,10 @@ export const RATE_LIMITS = {
   extraction: { kind: 'token bucket', rate: 3, period: MINUTE, capacity: 3 },
   // Every model call (chat turns and extractions) of one user in a day.
   modelCallsPerDay: { kind: 'fixed window', rate: 200, period: 24 * HOUR },
+  // Building an export reads everything the user has: 3 in a row, then one every 10 minutes.
+  accountExport: { kind: 'token bucket', rate: 6, period: HOUR, capacity: 3 },
+  // A successful call closes the account, so only refused or repeated attempts ever count.
+  accountDeletion: { kind: 'token bucket', rate: 3, period: HOUR, capacity: 3 },
 } as const
 
 export type LimitName = keyof typeof RATE_LIMITS
@@ -25,6 +29,8 @@ const LIMIT_DESCRIPTIONS: Record<LimitName, string> = {
   chatTurn: 'You are sending messages too quickly.',
   extraction: 'You are updating your profile from conversations too quickly.',
   modelCallsPerDay: 'You have reached the daily limit of assistant replies.',
+  accountExport: 'You have asked for your data too often.',
+  accountDeletion: 'You have asked to delete your data too often.',
 }
 
 export type RateLimitedError = {
@@ -55,5 +61,12 @@ export async function consumeLimits(
         message: `${LIMIT_DESCRIPTIONS[name]} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
       })
     }
+  }
+}
+
+/** Forgets every limit's state for this user (account deletion): nothing keyed by them is left. */
+export async function resetLimitsOf(ctx: MutationCtx, userId: Id<'users'>): Promise<void> {
+  for (const name of Object.keys(RATE_LIMITS) as LimitName[]) {
+    await rateLimiter.reset(ctx, name, { key: userId })
   }
 }

@@ -1,0 +1,61 @@
+// A person's data is theirs: everything they own as one file, or all of it deleted.
+import { ConvexError, v } from 'convex/values'
+import { internal } from './_generated/api'
+import { action, mutation } from './_generated/server'
+import { callerAccountIsClosing, startAccountDeletion } from './lib/accountDeletion'
+import { buildExportDocument, readAllPages } from './lib/accountExport'
+import { getUserId, NOT_AUTHENTICATED } from './lib/auth'
+import { consumeLimits } from './lib/rateLimits'
+
+/**
+ * Signs the caller out everywhere and makes every function treat their data as gone, in this
+ * transaction; scheduled batches then delete it all (see README, "Your data: export and
+ * delete"). A second call while that runs, or after, changes nothing and returns null.
+ */
+export const deleteMyData = mutation({
+  args: {},
+  returns: v.null(),
+  handler: async (ctx) => {
+    const userId = await getUserId(ctx)
+    if (!userId) {
+      if (await callerAccountIsClosing(ctx)) return null
+      throw new ConvexError(NOT_AUTHENTICATED)
+    }
+    await consumeLimits(ctx, userId, ['accountDeletion'])
+    await startAccountDeletion(ctx, userId)
+    return null
+  },
+})
+
+/**
+ * Everything the caller owns as one JSON file in storage: `url` downloads it until
+ * `expiresAt` (ms), when the file is deleted. Read a page per transaction, so any size fits.
+ */
+export const exportMyData = action({
+  args: {},
+  returns: v.object({ url: v.string(), expiresAt: v.number(), sizeBytes: v.number() }),
+  handler: async (ctx): Promise<{ url: string; expiresAt: number; sizeBytes: number }> => {
+    const exportedAt = Date.now()
+    const exportId = await ctx.runMutation(internal.accountExport.beginExport, {})
+    const { account, profile, profileId } = await ctx.runQuery(internal.accountExport.readAccount, { exportId })
+    const careerActions = profileId
+      ? await readAllPages((cursor) =>
+          ctx.runQuery(internal.accountExport.readActionsPage, { exportId, profileId, cursor }),
+        )
+      : []
+    const messages = profileId
+      ? await readAllPages((cursor) =>
+          ctx.runQuery(internal.accountExport.readMessagesPage, { exportId, profileId, cursor }),
+        )
+      : []
+    const modelUsage = await readAllPages((cursor) =>
+      ctx.runQuery(internal.accountExport.readUsagePage, { exportId, cursor }),
+    )
+    const file = buildExportDocument({ exportedAt, account, profile, careerActions, messages, modelUsage })
+    const blob = new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' })
+    const storageId = await ctx.storage.store(blob)
+    const link = await ctx.runMutation(internal.accountExport.finishExport, { exportId, storageId })
+    if (!link) throw new ConvexError(NOT_AUTHENTICATED)
+    return { ...link, sizeBytes: blob.size }
+  },
+})
