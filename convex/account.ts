@@ -2,7 +2,7 @@
 import { ConvexError, v } from 'convex/values'
 import { internal } from './_generated/api'
 import { action, mutation } from './_generated/server'
-import { callerAccountIsClosing, startAccountDeletion } from './lib/accountDeletion'
+import { closingAccountOfCaller, startAccountDeletion } from './lib/accountDeletion'
 import { buildExportDocument, readAllPages } from './lib/accountExport'
 import { getUserId, NOT_AUTHENTICATED } from './lib/auth'
 import { consumeLimits } from './lib/rateLimits'
@@ -17,12 +17,16 @@ export const deleteMyData = mutation({
   returns: v.null(),
   handler: async (ctx) => {
     const userId = await getUserId(ctx)
-    if (!userId) {
-      if (await callerAccountIsClosing(ctx)) return null
-      throw new ConvexError(NOT_AUTHENTICATED)
+    if (userId) {
+      await consumeLimits(ctx, userId, ['accountDeletion'])
+      await startAccountDeletion(ctx, userId)
+      return null
     }
-    await consumeLimits(ctx, userId, ['accountDeletion'])
-    await startAccountDeletion(ctx, userId)
+    const closing = await closingAccountOfCaller(ctx)
+    if (!closing) throw new ConvexError(NOT_AUTHENTICATED)
+    // Nothing more to do, but a script repeating the call is still stopped; the job's last
+    // batch resets this limit along with the others.
+    if (closing.jobRunning) await consumeLimits(ctx, closing.userId, ['accountDeletion'])
     return null
   },
 })

@@ -4,11 +4,11 @@ import { v } from 'convex/values'
 import { internal } from './_generated/api'
 import type { Doc } from './_generated/dataModel'
 import { internalMutation } from './_generated/server'
-import { BATCH_LIMIT, DELETION_STEPS, retryDelayMs } from './lib/accountDeletion'
+import { BATCH_TRANSACTION_LIMITS, batchLimitAfter, DELETION_STEPS, retryDelayMs } from './lib/accountDeletion'
 
 /**
  * One scheduled run: the batch runs as a sub-transaction, so a batch that throws is rolled
- * back whole while this records the failure and schedules a retry.
+ * back whole while this records the failure and schedules a retry with smaller batches.
  */
 export const runDeletion = internalMutation({
   args: { jobId: v.id('accountDeletions') },
@@ -18,7 +18,12 @@ export const runDeletion = internalMutation({
     if (!job) return null
     let finished: boolean
     try {
-      finished = (await ctx.runMutation(internal.accountDeletion.deleteBatch, { jobId })).finished
+      const batch = await ctx.runMutation(
+        internal.accountDeletion.deleteBatch,
+        { jobId },
+        { transactionLimits: BATCH_TRANSACTION_LIMITS },
+      )
+      finished = batch.finished
     } catch (error) {
       const failures = job.failures + 1
       const lastError = error instanceof Error ? error.message : String(error)
@@ -45,7 +50,7 @@ export const deleteBatch = internalMutation({
     const job = await ctx.db.get('accountDeletions', jobId)
     if (!job) return { finished: true }
     const index = stepIndexOf(job)
-    const { deleted, done } = await DELETION_STEPS[index].run(ctx, job.userId, BATCH_LIMIT)
+    const { deleted, done } = await DELETION_STEPS[index].run(ctx, job.userId, batchLimitAfter(job.failures))
     const next = done ? DELETION_STEPS[index + 1] : DELETION_STEPS[index]
     if (!next) {
       await ctx.db.delete('accountDeletions', jobId)

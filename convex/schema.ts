@@ -154,7 +154,7 @@ export default defineSchema({
     /** Batches that threw; each is rolled back and retried later. */
     failures: v.number(),
     lastError: v.optional(v.string()),
-  }),
+  }).index('by_user', ['userId']),
 
   // An export file in storage, deleted (with this row) when its link expires.
   accountExports: defineTable({

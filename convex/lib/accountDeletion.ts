@@ -14,10 +14,30 @@ const MiB = 1024 * 1024
 export type BatchLimit = { documents: number; bytesRead: number }
 
 /**
- * A batch's budget, with room under a transaction's 8,192 writes, 16,384 documents and 8 MiB
- * read: a chat message is at most about 16 KB, so a byte-bounded page never passes 4 MiB.
+ * A batch runs as a sub-transaction held to half of Convex's limits on one transaction, so a
+ * batch that passes them fails alone, rolled back, and the run around it can record that.
  */
-export const BATCH_LIMIT: BatchLimit = { documents: 1000, bytesRead: 4 * MiB }
+export const BATCH_TRANSACTION_LIMITS = {
+  documentsRead: 8_000,
+  documentsWritten: 4_000,
+  bytesRead: 4 * MiB,
+  bytesWritten: 4 * MiB,
+}
+
+/**
+ * A batch's budget. Deleting a document reads it again, so a page's bytes count twice; a
+ * chat message is at most about 15 KB, so even a page of the longest fits.
+ */
+export const BATCH_LIMIT: BatchLimit = { documents: 1000, bytesRead: 1.5 * MiB }
+
+/** After each failed batch the job's batches are halved, so one that was too big gets through. */
+export function batchLimitAfter(failures: number): BatchLimit {
+  const halvings = Math.min(failures, 10)
+  return {
+    documents: Math.max(1, Math.floor(BATCH_LIMIT.documents / 2 ** halvings)),
+    bytesRead: Math.max(64 * 1024, Math.floor(BATCH_LIMIT.bytesRead / 2 ** halvings)),
+  }
+}
 
 /** What deleteMyData itself deletes of the sign-in records before it returns. */
 export const SIGN_OUT_LIMIT: BatchLimit = { documents: 500, bytesRead: 1 * MiB }
@@ -74,10 +94,10 @@ async function deleteProfileRows<T extends 'enrichmentMessages' | 'careerActions
   rowsOf: (profileId: Id<'profiles'>) => Rows<T>,
 ): Promise<StepOutcome> {
   for await (const profile of profilesOf(ctx, userId)) {
-    const rows = rowsOf(profile._id)
-    if ((await rows.first()) === null) continue
+    // A query runs once, so one to look and a fresh one to delete from.
+    if ((await rowsOf(profile._id).first()) === null) continue
     // One paginated query per transaction, so one profile per batch.
-    const { deleted } = await deletePage(ctx, table, rows, limit)
+    const { deleted } = await deletePage(ctx, table, rowsOf(profile._id), limit)
     return { deleted, done: false }
   }
   return DONE
@@ -163,7 +183,8 @@ export const deleteAccounts: DeletionStep['run'] = async (ctx, userId, limit) =>
  * The order matters where work may still be in flight when deletion starts: a chat turn's
  * finishing transaction writes usage only while its reply exists, and an extraction's only
  * while the profile exists, so usage goes after both; sign-in accounts go before sessions so
- * that no new session can be created for this user; the user document goes last.
+ * that no new session can be created for this user; the user document and the rate-limit
+ * state go last.
  */
 export const DELETION_STEPS: DeletionStep[] = [
   {
@@ -215,18 +236,14 @@ export const DELETION_STEPS: DeletionStep[] = [
     run: (ctx, userId, limit) =>
       deletePage(ctx, 'modelUsage', ctx.db.query('modelUsage').withIndex('by_user', (q) => q.eq('userId', userId)), limit),
   },
-  {
-    name: 'rateLimits',
-    run: async (ctx, userId) => {
-      await resetLimitsOf(ctx, userId)
-      return DONE
-    },
-  },
   { name: 'authAccounts', run: deleteAccounts },
   { name: 'authSessions', run: deleteSessions },
   {
+    // Last, and in the same transaction that deletes the job: while the job exists a repeated
+    // deleteMyData still counts against the user's rate limit, so the limits are reset here.
     name: 'user',
     run: async (ctx, userId) => {
+      await resetLimitsOf(ctx, userId)
       const user = await ctx.db.get('users', userId)
       if (!user) return DONE
       const deleted = await deleteAuthRateLimits(ctx, [user.email, user.phone])
@@ -263,11 +280,18 @@ export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>
 }
 
 /**
- * True when the caller's sign-in belongs to an account already being deleted (or deleted):
- * a second deleteMyData, say from a double click, then has nothing to do.
+ * The caller's account when it is already being deleted, or deleted (a second deleteMyData,
+ * say from a double click): `jobRunning` while batches are still deleting. Null otherwise.
  */
-export async function callerAccountIsClosing(ctx: QueryCtx): Promise<boolean> {
+export async function closingAccountOfCaller(
+  ctx: QueryCtx,
+): Promise<{ userId: Id<'users'>; jobRunning: boolean } | null> {
   // The token's user, before the checks that already treat them as signed out.
   const userId = await getAuthUserId(ctx)
-  return userId !== null && (await isAccountClosed(ctx, userId))
+  if (userId === null || !(await isAccountClosed(ctx, userId))) return null
+  const job = await ctx.db
+    .query('accountDeletions')
+    .withIndex('by_user', (q) => q.eq('userId', userId))
+    .first()
+  return { userId, jobRunning: job !== null }
 }

@@ -17,7 +17,8 @@ export const RATE_LIMITS = {
   modelCallsPerDay: { kind: 'fixed window', rate: 200, period: 24 * HOUR },
   // Building an export reads everything the user has: 3 in a row, then one every 10 minutes.
   accountExport: { kind: 'token bucket', rate: 6, period: HOUR, capacity: 3 },
-  // A successful call closes the account, so only refused or repeated attempts ever count.
+  // The first call closes the account; the calls after it, while the deletion runs, change
+  // nothing but still count, so a script repeating it is stopped after 3.
   accountDeletion: { kind: 'token bucket', rate: 3, period: HOUR, capacity: 3 },
 } as const
 

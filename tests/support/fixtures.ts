@@ -7,9 +7,25 @@ import schema from '../../convex/schema'
 
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
-/** A fresh test backend; the benchmark passes instrumented modules. */
-export function setupBackend(modules = convexModules) {
-  const t = convexTest(schema, modules)
+/** Convex's limits on one transaction (the developers' guide's numbers). */
+export const TRANSACTION_LIMITS = {
+  documentsRead: 16_384,
+  documentsWritten: 8_192,
+  bytesRead: 8 * 1024 * 1024,
+  bytesWritten: 8 * 1024 * 1024,
+}
+
+/**
+ * A fresh test backend; the benchmark passes instrumented modules. With
+ * `enforceTransactionLimits` every transaction (t.run included) that passes
+ * TRANSACTION_LIMITS throws, as it would on a deployment.
+ */
+export function setupBackend(modules = convexModules, { enforceTransactionLimits = false } = {}) {
+  const t = convexTest({
+    schema,
+    modules,
+    ...(enforceTransactionLimits && { transactionLimits: TRANSACTION_LIMITS }),
+  })
   rateLimiterTest.register(t)
   return t
 }
