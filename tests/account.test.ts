@@ -154,8 +154,7 @@ async function documentsNamingEach<Group extends string>(
   for (const table of ['_storage', '_scheduled_functions'] as const) {
     await readAll((cursor) => t.run((ctx) => ctx.db.system.query(table).paginate(pageOptions(cursor))))
   }
-  const limiterRows = await t.runInComponent('rateLimiter', (ctx) => ctx.db.query('rateLimits').collect())
-  limiterRows.forEach(keep)
+  for (const row of await rateLimiterRows(t)) keep(row)
   for (const documents of Object.values(found) as string[][]) documents.sort()
   return found
 }
@@ -164,9 +163,21 @@ async function documentsNaming(t: Backend, needles: string[]): Promise<string[]>
   return (await documentsNamingEach(t, { needles })).needles
 }
 
+type RateLimiterRow = { name: string; key?: string }
+
+/** The rate limiter component's stored state; convex-test reads a component's tables but does not type that. */
+async function rateLimiterRows(t: Backend): Promise<RateLimiterRow[]> {
+  const component = t as unknown as {
+    runInComponent(
+      path: string,
+      read: (ctx: { db: { query(table: string): { collect(): Promise<RateLimiterRow[]> } } }) => Promise<RateLimiterRow[]>,
+    ): Promise<RateLimiterRow[]>
+  }
+  return await component.runInComponent('rateLimiter', (ctx) => ctx.db.query('rateLimits').collect())
+}
+
 async function rateLimitKeys(t: Backend): Promise<string[]> {
-  const rows = await t.runInComponent('rateLimiter', (ctx) => ctx.db.query('rateLimits').collect())
-  return rows.map((row) => `${row.name}:${row.key}`)
+  return (await rateLimiterRows(t)).map((row) => `${row.name}:${row.key}`)
 }
 
 /** The caller's export file as stored, and its row. */
