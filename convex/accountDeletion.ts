@@ -26,7 +26,8 @@ export const runDeletion = internalMutation({
       finished = batch.finished
     } catch (error) {
       const failures = job.failures + 1
-      const lastError = error instanceof Error ? error.message : String(error)
+      // Kept for whoever runs the deployment; cut by code point so the stored text stays whole.
+      const lastError = Array.from(error instanceof Error ? error.message : String(error)).slice(0, 1000).join('')
       console.error(`Account deletion ${jobId}: batch ${job.batches + 1} (${job.step}) failed: ${lastError}`)
       await ctx.db.patch('accountDeletions', jobId, { failures, lastError })
       await ctx.scheduler.runAfter(retryDelayMs(failures), internal.accountDeletion.runDeletion, { jobId })

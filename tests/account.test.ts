@@ -460,6 +460,9 @@ describe('account.exportMyData', () => {
         model: 'claude-haiku-4-5-20251001', inputTokens: 120, outputTokens: 30, succeeded: true, createdAt: at + 3,
       }),
     )
+    await t.run((ctx) =>
+      ctx.db.patch('users', ada.userId, { email: 'ada@example.com', emailVerificationTime: Date.UTC(2025, 4, 1) }),
+    )
     const messageIds = (await t.run((ctx) => ctx.db.query('enrichmentMessages').collect())).map((message) => message._id)
     const userCreatedAt = (await t.run((ctx) => ctx.db.get('users', ada.userId)))!._creationTime
 
@@ -474,7 +477,9 @@ describe('account.exportMyData', () => {
     expect(file).toEqual({
       version: 1,
       exportedAt: '2026-01-15T12:00:00.000Z',
-      account: { id: ada.userId, createdAt: iso(userCreatedAt) },
+      account: {
+        id: ada.userId, email: 'ada@example.com', emailVerifiedAt: '2025-05-01T00:00:00.000Z', createdAt: iso(userCreatedAt),
+      },
       profile: {
         id: ada.profileId, name: 'Ada', skills: ['Python'],
         createdAt: '2025-06-01T00:00:00.000Z', updatedAt: '2025-06-02T00:00:00.000Z',

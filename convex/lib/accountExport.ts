@@ -21,6 +21,7 @@ export const exportedAccount = v.object({
   id: v.string(),
   email: v.optional(v.string()),
   name: v.optional(v.string()),
+  emailVerifiedAt: v.optional(v.string()),
   phone: v.optional(v.string()),
   createdAt: v.string(),
 })
@@ -74,13 +75,14 @@ export type ExportedMessage = Infer<typeof exportedMessage>
 export type ExportedUsage = Infer<typeof exportedUsage>
 
 export function exportAccount(user: Doc<'users'>): ExportedAccount {
-  return {
+  return withoutUndefined({
     id: user._id,
-    ...(user.email !== undefined && { email: user.email }),
-    ...(user.name !== undefined && { name: user.name }),
-    ...(user.phone !== undefined && { phone: user.phone }),
+    email: user.email,
+    name: user.name,
+    emailVerifiedAt: isoIfSet(user.emailVerificationTime),
+    phone: user.phone,
     createdAt: iso(user._creationTime),
-  }
+  })
 }
 
 export function exportProfile(profile: Doc<'profiles'>): ExportedProfile {
