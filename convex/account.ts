@@ -3,7 +3,7 @@ import { ConvexError, v } from 'convex/values'
 import { internal } from './_generated/api'
 import { action, mutation } from './_generated/server'
 import { closingAccountOfCaller, startAccountDeletion } from './lib/accountDeletion'
-import { buildExportDocument, readAllPages } from './lib/accountExport'
+import { ExportFile, forEachPage } from './lib/accountExport'
 import { getUserId, NOT_AUTHENTICATED } from './lib/auth'
 import { consumeLimits } from './lib/rateLimits'
 
@@ -43,21 +43,22 @@ export const exportMyData = action({
     const exportedAt = Date.now()
     const exportId = await ctx.runMutation(internal.accountExport.beginExport, {})
     const { account, profile, profileId } = await ctx.runQuery(internal.accountExport.readAccount, { exportId })
-    const careerActions = profileId
-      ? await readAllPages((cursor) =>
-          ctx.runQuery(internal.accountExport.readActionsPage, { exportId, profileId, cursor }),
-        )
-      : []
-    const messages = profileId
-      ? await readAllPages((cursor) =>
-          ctx.runQuery(internal.accountExport.readMessagesPage, { exportId, profileId, cursor }),
-        )
-      : []
-    const modelUsage = await readAllPages((cursor) =>
-      ctx.runQuery(internal.accountExport.readUsagePage, { exportId, cursor }),
+    const file = new ExportFile()
+    if (profileId) {
+      await forEachPage(
+        (cursor) => ctx.runQuery(internal.accountExport.readActionsPage, { exportId, profileId, cursor }),
+        (page) => file.addActions(page),
+      )
+      await forEachPage(
+        (cursor) => ctx.runQuery(internal.accountExport.readMessagesPage, { exportId, profileId, cursor }),
+        (page) => file.addMessages(page),
+      )
+    }
+    await forEachPage(
+      (cursor) => ctx.runQuery(internal.accountExport.readUsagePage, { exportId, cursor }),
+      (page) => file.addUsage(page),
     )
-    const file = buildExportDocument({ exportedAt, account, profile, careerActions, messages, modelUsage })
-    const blob = new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' })
+    const blob = file.toBlob({ exportedAt, account, profile })
     const storageId = await ctx.storage.store(blob)
     const link = await ctx.runMutation(internal.accountExport.finishExport, { exportId, storageId })
     if (!link) throw new ConvexError(NOT_AUTHENTICATED)

@@ -142,6 +142,7 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T
 }
 
+/** The file's shape, for readers (the tests); the file is written by ExportFile below. */
 export type ExportDocument = {
   version: number
   exportedAt: string
@@ -156,56 +157,92 @@ export type ExportDocument = {
 }
 
 /**
- * One document from the pages: the general chat and one debrief per action, each oldest
- * first (messages arrive in the order they were written).
+ * The export file, written page by page. Each item becomes its JSON text as it arrives and
+ * the page's objects are dropped, so the action holds about the file's size once, not the
+ * parsed documents too: the file is one JSON document with one item per line.
  */
-export function buildExportDocument(parts: {
-  exportedAt: number
-  account: ExportedAccount
-  profile: ExportedProfile | null
-  careerActions: ExportedAction[]
-  messages: ExportedMessage[]
-  modelUsage: ExportedUsage[]
-}): ExportDocument {
-  const titles = new Map(parts.careerActions.map((action) => [action.id, action.title]))
-  const general: ExportedMessage[] = []
-  const debriefs = new Map<string, ExportedMessage[]>()
-  for (const message of parts.messages) {
-    if (message.actionId === undefined) general.push(message)
-    else {
-      const debrief = debriefs.get(message.actionId)
-      if (debrief) debrief.push(message)
-      else debriefs.set(message.actionId, [message])
+export class ExportFile {
+  private readonly actions: string[] = []
+  private readonly actionTitles = new Map<string, string>()
+  private readonly general: string[] = []
+  /** Debrief messages by action, in the order each debrief first appears. */
+  private readonly debriefs = new Map<string, string[]>()
+  private readonly usage: string[] = []
+
+  addActions(page: ExportedAction[]) {
+    for (const action of page) {
+      this.actions.push(JSON.stringify(action))
+      this.actionTitles.set(action.id, action.title)
     }
   }
-  return {
-    version: EXPORT_FORMAT_VERSION,
-    exportedAt: iso(parts.exportedAt),
-    account: parts.account,
-    profile: parts.profile,
-    careerActions: parts.careerActions,
-    chats: {
-      general,
-      debriefs: [...debriefs].map(([actionId, messages]) => ({
-        actionId,
-        actionTitle: titles.get(actionId) ?? null,
-        messages,
-      })),
-    },
-    modelUsage: parts.modelUsage,
+
+  /** Messages of both chats, oldest first; each goes to its own chat. */
+  addMessages(page: ExportedMessage[]) {
+    for (const message of page) {
+      const text = JSON.stringify(message)
+      if (message.actionId === undefined) this.general.push(text)
+      else {
+        const debrief = this.debriefs.get(message.actionId)
+        if (debrief) debrief.push(text)
+        else this.debriefs.set(message.actionId, [text])
+      }
+    }
+  }
+
+  addUsage(page: ExportedUsage[]) {
+    for (const row of page) this.usage.push(JSON.stringify(row))
+  }
+
+  /** The whole file, as many small parts: no single string the size of the file is made. */
+  toBlob(head: { exportedAt: number; account: ExportedAccount; profile: ExportedProfile | null }): Blob {
+    const parts: string[] = [
+      '{\n',
+      `"version": ${EXPORT_FORMAT_VERSION},\n`,
+      `"exportedAt": ${JSON.stringify(iso(head.exportedAt))},\n`,
+      `"account": ${JSON.stringify(head.account)},\n`,
+      `"profile": ${JSON.stringify(head.profile)},\n`,
+      '"careerActions": ',
+      ...jsonArray(this.actions),
+      ',\n"chats": {\n"general": ',
+      ...jsonArray(this.general),
+      ',\n"debriefs": ',
+      ...jsonArray(
+        [...this.debriefs].map(([actionId, messages]) => {
+          const title = JSON.stringify(this.actionTitles.get(actionId) ?? null)
+          return [`{"actionId": ${JSON.stringify(actionId)}, "actionTitle": ${title}, "messages": `, ...jsonArray(messages), '}']
+        }),
+      ),
+      '\n},\n"modelUsage": ',
+      ...jsonArray(this.usage),
+      '\n}\n',
+    ]
+    return new Blob(parts, { type: 'application/json' })
   }
 }
 
-/** Every item of a paged read, one page (one transaction) at a time. */
-export async function readAllPages<T>(
+/** A JSON array of items already written as JSON (a string, or parts of one), one per line. */
+function jsonArray(items: (string | string[])[]): string[] {
+  if (items.length === 0) return ['[]']
+  const parts = ['[\n']
+  items.forEach((item, index) => {
+    if (index > 0) parts.push(',\n')
+    if (typeof item === 'string') parts.push(item)
+    else parts.push(...item)
+  })
+  parts.push('\n]')
+  return parts
+}
+
+/** Hands each page of a paged read to `onPage`, one page (one transaction) at a time. */
+export async function forEachPage<T>(
   readPage: (cursor: string | null) => Promise<{ page: T[]; isDone: boolean; continueCursor: string }>,
-): Promise<T[]> {
-  const items: T[] = []
+  onPage: (page: T[]) => void,
+): Promise<void> {
   let cursor: string | null = null
   for (;;) {
     const { page, isDone, continueCursor } = await readPage(cursor)
-    items.push(...page)
-    if (isDone) return items
+    onPage(page)
+    if (isDone) return
     cursor = continueCursor
   }
 }
