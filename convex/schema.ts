@@ -149,6 +149,8 @@ export default defineSchema({
     requestedAt: v.number(),
     /** The step the next batch runs (see DELETION_STEPS in convex/lib/accountDeletion.ts). */
     step: v.string(),
+    /** The email and phone the user signed in with: the sign-in rate limits keyed by them go last. */
+    signInIdentifiers: v.array(v.string()),
     batches: v.number(),
     deleted: v.number(),
     /** Batches that threw; each is rolled back and retried later. */

@@ -306,6 +306,8 @@ describe('account.deleteMyData', () => {
     expect(stored.refreshTokens).toEqual([])
     expect(stored.accounts).toEqual([])
     expect(stored.user?.deletionRequestedAt).toEqual(expect.any(Number))
+    // No longer found by its email, so a new sign-up with it is never linked to this user.
+    expect(stored.user?.email).toBeUndefined()
 
     for (const client of [ada.as, otherDevice]) {
       expect(await client.query(api.profiles.getMyProfile, {})).toBeNull()

@@ -244,11 +244,14 @@ export const DELETION_STEPS: DeletionStep[] = [
     name: 'user',
     run: async (ctx, userId) => {
       await resetLimitsOf(ctx, userId)
+      const job = await ctx.db
+        .query('accountDeletions')
+        .withIndex('by_user', (q) => q.eq('userId', userId))
+        .first()
+      const deleted = await deleteAuthRateLimits(ctx, job?.signInIdentifiers ?? [])
       const user = await ctx.db.get('users', userId)
-      if (!user) return DONE
-      const deleted = await deleteAuthRateLimits(ctx, [user.email, user.phone])
-      await ctx.db.delete('users', userId)
-      return { deleted: deleted + 1, done: true }
+      if (user) await ctx.db.delete('users', userId)
+      return { deleted: deleted + (user ? 1 : 0), done: true }
     },
   },
 ]
@@ -265,13 +268,24 @@ export function retryDelayMs(failures: number): number {
  */
 export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>): Promise<void> {
   const now = Date.now()
-  await ctx.db.patch('users', userId, { deletionRequestedAt: now })
+  const user = await ctx.db.get('users', userId)
+  const signInIdentifiers = [user?.email, user?.phone].filter((value) => value !== undefined)
+  // Without its email and phone, a sign-up with the same address while the batches run makes
+  // a new user instead of being linked (by verified email) to this one.
+  await ctx.db.patch('users', userId, {
+    deletionRequestedAt: now,
+    email: undefined,
+    emailVerificationTime: undefined,
+    phone: undefined,
+    phoneVerificationTime: undefined,
+  })
   let deleted = (await deleteSessions(ctx, userId, SIGN_OUT_LIMIT)).deleted
   deleted += (await deleteAccounts(ctx, userId, SIGN_OUT_LIMIT)).deleted
   const jobId = await ctx.db.insert('accountDeletions', {
     userId,
     requestedAt: now,
     step: DELETION_STEPS[0].name,
+    signInIdentifiers,
     batches: 0,
     deleted,
     failures: 0,
