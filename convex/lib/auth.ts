@@ -12,7 +12,7 @@ export const NOT_AUTHENTICATED = 'Not authenticated'
 // Queries and mutations only: the checks below read the database, which an action cannot.
 type AuthCtx = QueryCtx
 
-/** The signed-in user's id, or null when signed out. */
+/** The signed-in user's id, or null when signed out (an account being deleted counts as signed out). */
 export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
   const userId = await getAuthUserId(ctx)
   if (!userId) return null
