@@ -3,7 +3,7 @@
 import { HOUR, RateLimiter } from '@convex-dev/rate-limiter'
 import { ConvexError, v } from 'convex/values'
 import { components } from './_generated/api'
-import { internalMutation } from './_generated/server'
+import { internalMutation, type MutationCtx } from './_generated/server'
 
 /** The provider id of password accounts (`authAccounts.provider`). */
 export const PASSWORD_PROVIDER_ID = 'password'
@@ -85,6 +85,13 @@ export const beginAccountAttempt = internalMutation({
     }
   },
 })
+
+/** Removes every throttle kept for an address (its account is being deleted). */
+export async function resetAccountLimitsOf(ctx: MutationCtx, email: string): Promise<void> {
+  for (const name of Object.keys(ACCOUNT_LIMITS) as AccountLimitName[]) {
+    await accountLimiter.reset(ctx, name, { key: email })
+  }
+}
 
 /** Lifts the password throttle of an address: its owner has just proved who they are. */
 export const clearPasswordAttempts = internalMutation({

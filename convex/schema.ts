@@ -74,6 +74,20 @@ export const usageChat = v.union(
 export default defineSchema({
   ...authTables,
 
+  // @convex-dev/auth's users table, every field and index kept, plus the deletion mark.
+  users: defineTable({
+    ...authTables.users.validator.fields,
+    // Set by account.deleteMyData: from then on every function treats the user as signed out.
+    deletionRequestedAt: v.optional(v.number()),
+  })
+    .index('email', ['email'])
+    .index('phone', ['phone']),
+
+  // @convex-dev/auth's verifiers, plus an index so a deleted user's session's verifiers are found.
+  authVerifiers: defineTable(authTables.authVerifiers.validator.fields)
+    .index('signature', ['signature'])
+    .index('sessionId', ['sessionId']),
+
   profiles: defineTable({
     userId: v.id('users'),
     ...editableProfileFields,
@@ -127,4 +141,28 @@ export default defineSchema({
     succeeded: v.boolean(),
     createdAt: v.number(),
   }).index('by_user', ['userId', 'createdAt']),
+
+  // One per account being deleted, removed with the last batch. Scheduled batches carry only
+  // this id, so the scheduler's records never name the user.
+  accountDeletions: defineTable({
+    userId: v.id('users'),
+    requestedAt: v.number(),
+    /** The step the next batch runs (see DELETION_STEPS in convex/lib/accountDeletion.ts). */
+    step: v.string(),
+    /** The email and phone the user signed in with: the sign-in rate limits keyed by them go last. */
+    signInIdentifiers: v.array(v.string()),
+    batches: v.number(),
+    deleted: v.number(),
+    /** Batches that threw; each is rolled back and retried later. */
+    failures: v.number(),
+    lastError: v.optional(v.string()),
+  }).index('by_user', ['userId']),
+
+  // An export file in storage, deleted (with this row) when its link expires.
+  accountExports: defineTable({
+    userId: v.id('users'),
+    storageId: v.optional(v.id('_storage')),
+    createdAt: v.number(),
+    expiresAt: v.number(),
+  }).index('by_user', ['userId']),
 })

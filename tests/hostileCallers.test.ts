@@ -2,9 +2,10 @@
 // mixing their own ids with the victim's: a clear error or an empty result, nothing written,
 // nothing sent to the model. Then text built to break out of the prompt's data tags.
 import { ConvexError, type Value } from 'convex/values'
-import { beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
+import type { ExportDocument } from '../convex/lib/accountExport'
 import { COMPLETION_COACH_PROMPT, CAREER_COACH_PROMPT, EXTRACTION_PROMPT } from '../convex/enrichment/prompts'
 import {
   makeAction,
@@ -309,6 +310,77 @@ describe('profiles.applyExtraction', () => {
 
   test.each(['stranger', 'attacker'] as const)('%s with the victim\'s profile id', async (caller) => {
     expect(await refused(apply(caller))).toBe(PROFILE_NOT_FOUND)
+  })
+})
+
+describe('account.deleteMyData', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  test('signed out', async () => {
+    expect(await refused(() => w.signedOut.mutation(api.account.deleteMyData, {}))).toBe(NOT_AUTHENTICATED)
+  })
+
+  test.each(['stranger', 'attacker'] as const)('%s cannot name the victim\'s user id', async (caller) => {
+    const forged = { userId: w.victimUser } as unknown as Record<string, never>
+    const message = await refused(() => client(caller).mutation(api.account.deleteMyData, forged))
+    expect(String(message)).toMatch(/userId/)
+  })
+
+  test.each(['stranger', 'attacker'] as const)('%s deleting their own data leaves the victim\'s as it was', async (caller) => {
+    vi.useFakeTimers()
+    const before = await snapshotTables(w.t)
+    const victimDocuments = (snapshot: Record<string, unknown[]>) =>
+      Object.values(snapshot).flat().filter((doc) => {
+        const json = JSON.stringify(doc)
+        return json.includes(w.victimUser) || json.includes(w.victimProfile)
+      })
+    expect(victimDocuments(before).length).toBeGreaterThan(6)
+    expect(await client(caller).mutation(api.account.deleteMyData, {})).toBeNull()
+    await w.t.finishAllScheduledFunctions(vi.runAllTimers)
+    expect(victimDocuments(await snapshotTables(w.t))).toEqual(victimDocuments(before))
+    expect(await client(caller).query(api.profiles.getMyProfile, {})).toBeNull()
+    expect(server().requests).toHaveLength(0)
+  })
+})
+
+describe('account.exportMyData', () => {
+  /** The caller's export as stored. */
+  async function exportOf(caller: 'stranger' | 'attacker') {
+    await client(caller).action(api.account.exportMyData, {})
+    const text = await w.t.run(async (ctx) => {
+      const [row] = await ctx.db.query('accountExports').collect()
+      return await (await ctx.storage.get(row.storageId!))!.text()
+    })
+    return { text, file: JSON.parse(text) as ExportDocument }
+  }
+
+  test('signed out: refused, no file', async () => {
+    expect(await refused(() => w.signedOut.action(api.account.exportMyData, {}))).toBe(NOT_AUTHENTICATED)
+    expect(await w.t.run((ctx) => ctx.db.system.query('_storage').collect())).toEqual([])
+  })
+
+  test.each(['stranger', 'attacker'] as const)('%s cannot name the victim\'s user id', async (caller) => {
+    const forged = { userId: w.victimUser } as unknown as Record<string, never>
+    const message = await refused(() => client(caller).action(api.account.exportMyData, forged))
+    expect(String(message)).toMatch(/userId/)
+    expect(await w.t.run((ctx) => ctx.db.system.query('_storage').collect())).toEqual([])
+  })
+
+  test('a stranger\'s export holds nothing of the victim', async () => {
+    const { text, file } = await exportOf('stranger')
+    expect(file).toMatchObject({ profile: null, careerActions: [], chats: { general: [], debriefs: [] }, modelUsage: [] })
+    for (const secret of ['Victim', 'Secret', w.victimUser, w.victimProfile]) expect(text).not.toContain(secret)
+  })
+
+  test('the attacker\'s export holds their own data and nothing of the victim', async () => {
+    const { text, file } = await exportOf('attacker')
+    expect(file.profile).toMatchObject({ id: w.attackerProfile, name: 'Attacker' })
+    expect(file.chats.debriefs.map((debrief) => debrief.messages.map((message) => message.content))).toEqual([
+      ['Attacker debrief', 'Attacker debrief reply'],
+    ])
+    for (const secret of ['Victim', 'Secret', w.victimUser, w.victimProfile]) expect(text).not.toContain(secret)
   })
 })
 

@@ -82,6 +82,8 @@ const WRITES: Record<string, Call> = {
       actionId: w.actions.done,
       message: 'I finished it',
     }),
+  'account:deleteMyData': (c) => c.mutation(api.account.deleteMyData, {}),
+  'account:exportMyData': (c) => c.action(api.account.exportMyData, {}),
   'enrichment/extraction:extractFromConversation': (c, w) =>
     c.action(api.enrichment.extraction.extractFromConversation, {
       profileId: w.profileId,

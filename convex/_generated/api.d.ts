@@ -13,6 +13,9 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as account from "../account.js";
+import type * as accountDeletion from "../accountDeletion.js";
+import type * as accountExport from "../accountExport.js";
 import type * as ai_claude from "../ai/claude.js";
 import type * as ai_models from "../ai/models.js";
 import type * as auth from "../auth.js";
@@ -30,6 +33,8 @@ import type * as enrichment_prompts from "../enrichment/prompts.js";
 import type * as enrichment_queries from "../enrichment/queries.js";
 import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
+import type * as lib_accountDeletion from "../lib/accountDeletion.js";
+import type * as lib_accountExport from "../lib/accountExport.js";
 import type * as lib_accountPassword from "../lib/accountPassword.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_budget from "../lib/budget.js";
@@ -52,6 +57,9 @@ import type * as profiles from "../profiles.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  account: typeof account;
+  accountDeletion: typeof accountDeletion;
+  accountExport: typeof accountExport;
   "ai/claude": typeof ai_claude;
   "ai/models": typeof ai_models;
   auth: typeof auth;
@@ -69,6 +77,8 @@ declare const fullApi: ApiFromModules<{
   "enrichment/queries": typeof enrichment_queries;
   "enrichment/turns": typeof enrichment_turns;
   http: typeof http;
+  "lib/accountDeletion": typeof lib_accountDeletion;
+  "lib/accountExport": typeof lib_accountExport;
   "lib/accountPassword": typeof lib_accountPassword;
   "lib/auth": typeof lib_auth;
   "lib/budget": typeof lib_budget;

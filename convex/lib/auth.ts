@@ -8,14 +8,18 @@ export const PROFILE_NOT_FOUND = 'Profile not found'
 export const ACTION_NOT_FOUND = 'Career action not found'
 export const NOT_AUTHENTICATED = 'Not authenticated'
 
+// Queries and mutations only: the checks below read the database, which an action cannot.
+type AuthCtx = QueryCtx
+
 /**
  * The signed-in user's id, or null when signed out. An access token stays valid for up to an
  * hour after it is issued, so it counts only while the session it names still exists: sign-out,
- * a password reset and account deletion delete the session, and end access at once.
+ * a password reset and account deletion delete the session, and end access at once. An account
+ * being deleted also reads as signed out from the moment deletion is asked for.
  * Every access check in the backend goes through here. Actions have no db: they reach data
  * only through an internal query or mutation, which inherits the caller's identity and checks.
  */
-export async function getUserId(ctx: QueryCtx): Promise<Id<'users'> | null> {
+export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
   const tokenUserId = await getAuthUserId(ctx)
   const rawSessionId = await getAuthSessionId(ctx)
   if (!tokenUserId || !rawSessionId) return null
@@ -23,13 +27,23 @@ export async function getUserId(ctx: QueryCtx): Promise<Id<'users'> | null> {
   if (!sessionId) return null
   const session = await ctx.db.get('authSessions', sessionId)
   if (!session || session.userId !== tokenUserId || session.expirationTime <= Date.now()) return null
+  if (await isAccountClosed(ctx, session.userId)) return null
   return session.userId
 }
 
-export async function requireAuth(ctx: QueryCtx): Promise<Id<'users'>> {
+export async function requireAuth(ctx: AuthCtx): Promise<Id<'users'>> {
   const userId = await getUserId(ctx)
   if (!userId) throw new ConvexError(NOT_AUTHENTICATED)
   return userId
+}
+
+/**
+ * True once account.deleteMyData has run for this user (or their user document is gone):
+ * from that moment they are signed out everywhere and their data reads as gone.
+ */
+export async function isAccountClosed(ctx: AuthCtx, userId: Id<'users'>): Promise<boolean> {
+  const user = await ctx.db.get('users', userId)
+  return user === null || user.deletionRequestedAt !== undefined
 }
 
 /** The caller's profile with that id, or null (signed out, missing, or someone else's). */

@@ -17,6 +17,11 @@ export const RATE_LIMITS = {
   // ANY 24 hours. A bucket holds at most `capacity` and refills `rate` per 24 hours, so no
   // 24 hours can see more than capacity + rate (a fixed window allowed twice that across its edge).
   modelCallsPerDay: { kind: 'token bucket', rate: 100, period: 24 * HOUR, capacity: 100 },
+  // Building an export reads everything the user has: 3 in a row, then one every 10 minutes.
+  accountExport: { kind: 'token bucket', rate: 6, period: HOUR, capacity: 3 },
+  // The first call closes the account; the calls after it, while the deletion runs, change
+  // nothing but still count, so a script repeating it is stopped after 3.
+  accountDeletion: { kind: 'token bucket', rate: 3, period: HOUR, capacity: 3 },
 } as const
 
 /** The most model calls one user can make in any 24 hours. */
@@ -31,6 +36,8 @@ const LIMIT_DESCRIPTIONS: Record<LimitName, string> = {
   chatTurn: 'You are sending messages too quickly.',
   extraction: 'You are updating your profile from conversations too quickly.',
   modelCallsPerDay: 'You have reached the daily limit of assistant replies.',
+  accountExport: 'You have asked for your data too often.',
+  accountDeletion: 'You have asked to delete your data too often.',
 }
 
 export type RateLimitedError = {
@@ -70,5 +77,12 @@ export async function consumeLimits(
         message: `${LIMIT_DESCRIPTIONS[name]} Try again in ${describeWait(retryAfterMs)}.`,
       })
     }
+  }
+}
+
+/** Forgets every limit's state for this user (account deletion): nothing keyed by them is left. */
+export async function resetLimitsOf(ctx: MutationCtx, userId: Id<'users'>): Promise<void> {
+  for (const name of Object.keys(RATE_LIMITS) as LimitName[]) {
+    await rateLimiter.reset(ctx, name, { key: userId })
   }
 }

@@ -9,12 +9,13 @@ import schema from '../../convex/schema'
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
 export const MiB = 1 << 20
-type TransactionLimits = { bytesRead: number; documentsRead: number; documentsWritten: number }
+type TransactionLimits = { bytesRead: number; bytesWritten: number; documentsRead: number; documentsWritten: number }
 /** Convex's limits for one transaction, as the developers' guide states them. */
 export const CONVEX_TRANSACTION_LIMITS: TransactionLimits = {
   bytesRead: 8 * MiB,
   documentsRead: 16_384,
   documentsWritten: 8_192,
+  bytesWritten: 8 * MiB,
 }
 
 /**
