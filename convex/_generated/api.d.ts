@@ -13,7 +13,9 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as admin from "../admin.js";
 import type * as ai_claude from "../ai/claude.js";
+import type * as ai_prices from "../ai/prices.js";
 import type * as auth from "../auth.js";
 import type * as careerActions_mutations from "../careerActions/mutations.js";
 import type * as careerActions_queries from "../careerActions/queries.js";
@@ -30,9 +32,11 @@ import type * as http from "../http.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
+import type * as lib_operators from "../lib/operators.js";
 import type * as lib_profileMerge from "../lib/profileMerge.js";
 import type * as lib_rateLimits from "../lib/rateLimits.js";
 import type * as lib_usage from "../lib/usage.js";
+import type * as lib_usageReport from "../lib/usageReport.js";
 import type * as profiles from "../profiles.js";
 
 /**
@@ -44,7 +48,9 @@ import type * as profiles from "../profiles.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  admin: typeof admin;
   "ai/claude": typeof ai_claude;
+  "ai/prices": typeof ai_prices;
   auth: typeof auth;
   "careerActions/mutations": typeof careerActions_mutations;
   "careerActions/queries": typeof careerActions_queries;
@@ -61,9 +67,11 @@ declare const fullApi: ApiFromModules<{
   "lib/auth": typeof lib_auth;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;
+  "lib/operators": typeof lib_operators;
   "lib/profileMerge": typeof lib_profileMerge;
   "lib/rateLimits": typeof lib_rateLimits;
   "lib/usage": typeof lib_usage;
+  "lib/usageReport": typeof lib_usageReport;
   profiles: typeof profiles;
 }>;
 export declare const api: FilterApi<

@@ -1,7 +1,8 @@
 import { ConvexError, v } from 'convex/values'
 import { internal } from '../_generated/api'
 import { action, internalMutation } from '../_generated/server'
-import { callTool } from '../ai/claude'
+import { callTool, MODEL_ID } from '../ai/claude'
+import { requireModelPrice } from '../ai/prices'
 import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
@@ -61,6 +62,7 @@ export const beginExtraction = internalMutation({
         'This conversation is too long to update your profile from at once. Send a shorter part of it.',
       )
     }
+    requireModelPrice(MODEL_ID)
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
       system: extractionSystemPrompt(profile),

@@ -4,7 +4,8 @@ import { ConvexError, v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { internalMutation, type MutationCtx } from '../_generated/server'
 import { internal } from '../_generated/api'
-import { modelDeadlineMs } from '../ai/claude'
+import { MODEL_ID, modelDeadlineMs } from '../ai/claude'
+import { requireModelPrice } from '../ai/prices'
 import { requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
 import { consumeLimits } from '../lib/rateLimits'
@@ -82,6 +83,7 @@ export const beginTurn = internalMutation({
       return { kind: 'alreadyOpened' as const, message: text, shouldExtract: hasSignal(text, COMPLETION_SIGNALS) }
     }
     checkChatMessage(message)
+    requireModelPrice(MODEL_ID)
 
     const now = Date.now()
     for (const stored of conversation) {

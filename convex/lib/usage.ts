@@ -1,8 +1,13 @@
 import type { Id } from '../_generated/dataModel'
 import type { MutationCtx } from '../_generated/server'
 import { MODEL_ID, type ModelUsage } from '../ai/claude'
+import { costIfPriced } from '../ai/prices'
+import { addToUsageReport } from './usageReport'
 
-/** One modelUsage row per model call, so cost per user can be read. */
+/**
+ * One modelUsage row per model call, so cost per user can be read. The row is priced and
+ * counted in the operator's report in this same transaction.
+ */
 export async function recordModelUsage(
   ctx: MutationCtx,
   call: {
@@ -14,7 +19,7 @@ export async function recordModelUsage(
     succeeded: boolean
   },
 ): Promise<void> {
-  await ctx.db.insert('modelUsage', {
+  const row = {
     userId: call.userId,
     profileId: call.profileId,
     chat: call.chat,
@@ -24,5 +29,9 @@ export async function recordModelUsage(
     outputTokens: call.usage.outputTokens,
     succeeded: call.succeeded,
     createdAt: Date.now(),
-  })
+  }
+  // Unpriced (the price vanished mid-call): stored without a cost, counted by the backfill.
+  const costMicroUsd = costIfPriced(row.model, call.usage)
+  await ctx.db.insert('modelUsage', costMicroUsd === undefined ? row : { ...row, costMicroUsd })
+  if (costMicroUsd !== undefined) await addToUsageReport(ctx, [{ ...row, costMicroUsd }])
 }

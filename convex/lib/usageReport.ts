@@ -1,0 +1,307 @@
+// The operator's usage report: rollups kept current in the transaction that writes each usage
+// row, and the bounded reads over them. A report reads at most MAX_REPORT_DAYS x REPORT_SHARDS
+// day documents and the top users of a day read TOP_USERS documents (and their users), however
+// many usage rows there are.
+import { ConvexError, v, type Infer } from 'convex/values'
+import type { Doc, Id } from '../_generated/dataModel'
+import type { MutationCtx, QueryCtx } from '../_generated/server'
+import { costIfPriced } from '../ai/prices'
+import { usageChat, type usageReportLine } from '../schema'
+
+export const DAY_MS = 86_400_000
+/** Day documents per UTC day: calls of different users spread over them (by user id). */
+export const REPORT_SHARDS = 8
+/**
+ * Longest range one report may cover: a year of months. It reads at most 366 x 8 = 2,928 day
+ * documents of about 1 KB (a line per model and chat used that day), far under 16,384 / 8 MiB.
+ */
+export const MAX_REPORT_DAYS = 366
+export const TOP_USERS = 10
+
+type Chat = Infer<typeof usageChat>
+type Line = Infer<typeof usageReportLine>
+
+/** A usage row with its cost: what the report counts. */
+export type CountedUsage = {
+  userId: Id<'users'>
+  model: string
+  chat: Chat
+  inputTokens: number
+  outputTokens: number
+  succeeded: boolean
+  createdAt: number
+  costMicroUsd: number
+}
+
+export function utcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS
+}
+
+/** FNV-1a of the user id: a user's calls always land in the same shard. */
+export function reportShard(userId: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < userId.length; i++) {
+    hash ^= userId.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0) % REPORT_SHARDS
+}
+
+function addToLines(lines: Line[], row: CountedUsage): Line[] {
+  const index = lines.findIndex((line) => line.model === row.model && line.chat === row.chat)
+  const line = index >= 0 ? lines[index] : { model: row.model, chat: row.chat, calls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costMicroUsd: 0 }
+  const updated = {
+    ...line,
+    calls: line.calls + 1,
+    failedCalls: line.failedCalls + (row.succeeded ? 0 : 1),
+    inputTokens: line.inputTokens + row.inputTokens,
+    outputTokens: line.outputTokens + row.outputTokens,
+    costMicroUsd: line.costMicroUsd + row.costMicroUsd,
+  }
+  return index >= 0 ? lines.map((other, i) => (i === index ? updated : other)) : [...lines, updated]
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const key = keyOf(item)
+    groups.set(key, [...(groups.get(key) ?? []), item])
+  }
+  return groups
+}
+
+/**
+ * Counts rows in the report, in the caller's transaction. Rows are grouped first, so a batch
+ * reads and writes each day document and each (day, user) document once.
+ */
+export async function addToUsageReport(ctx: MutationCtx, rows: CountedUsage[]): Promise<void> {
+  const byDayShard = groupBy(rows, (row) => `${utcDay(row.createdAt)}:${reportShard(row.userId)}`)
+  for (const group of byDayShard.values()) {
+    const day = utcDay(group[0].createdAt)
+    const shard = reportShard(group[0].userId)
+    const existing = await ctx.db
+      .query('usageReportDays')
+      .withIndex('by_day_shard', (q) => q.eq('day', day).eq('shard', shard))
+      .unique()
+    const lines = group.reduce(addToLines, existing?.lines ?? [])
+    if (existing) await ctx.db.patch('usageReportDays', existing._id, { lines })
+    else await ctx.db.insert('usageReportDays', { day, shard, lines })
+  }
+
+  const byUserDay = groupBy(rows, (row) => `${utcDay(row.createdAt)}:${row.userId}`)
+  for (const group of byUserDay.values()) {
+    const day = utcDay(group[0].createdAt)
+    const userId = group[0].userId
+    const cost = group.reduce((sum, row) => sum + row.costMicroUsd, 0)
+    const existing = await ctx.db
+      .query('usageReportUserDays')
+      .withIndex('by_user_day', (q) => q.eq('userId', userId).eq('day', day))
+      .unique()
+    if (existing) {
+      await ctx.db.patch('usageReportUserDays', existing._id, {
+        calls: existing.calls + group.length,
+        costMicroUsd: existing.costMicroUsd + cost,
+      })
+    } else {
+      await ctx.db.insert('usageReportUserDays', { day, userId, calls: group.length, costMicroUsd: cost })
+    }
+  }
+}
+
+// ---- Reading the report ----
+
+export const granularity = v.union(v.literal('day'), v.literal('week'), v.literal('month'))
+export type Granularity = Infer<typeof granularity>
+
+const counts = {
+  calls: v.number(),
+  inputTokens: v.number(),
+  outputTokens: v.number(),
+  costUsd: v.number(),
+}
+
+export const usageReportResult = v.object({
+  buckets: v.array(
+    v.object({
+      start: v.number(),
+      ...counts,
+      failedCalls: v.number(),
+      byModel: v.array(v.object({ model: v.string(), ...counts })),
+      byChat: v.array(v.object({ chat: usageChat, ...counts })),
+    }),
+  ),
+  totals: v.object({ ...counts, failedCalls: v.number() }),
+})
+export type UsageReport = Infer<typeof usageReportResult>
+
+/** The start of the bucket holding `day`: the day, its week's Monday, or the 1st of its month (UTC). */
+export function bucketStart(day: number, unit: Granularity): number {
+  if (unit === 'day') return day
+  const date = new Date(day)
+  if (unit === 'month') return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
+  const daysSinceMonday = (date.getUTCDay() + 6) % 7
+  return day - daysSinceMonday * DAY_MS
+}
+
+type Totals = { calls: number; failedCalls: number; inputTokens: number; outputTokens: number; costMicroUsd: number }
+const emptyTotals = (): Totals => ({ calls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costMicroUsd: 0 })
+
+function add(into: Totals, line: Totals) {
+  into.calls += line.calls
+  into.failedCalls += line.failedCalls
+  into.inputTokens += line.inputTokens
+  into.outputTokens += line.outputTokens
+  into.costMicroUsd += line.costMicroUsd
+}
+
+// Costs are summed in integer micro-dollars and turned into dollars once, at the end.
+const inDollars = ({ calls, inputTokens, outputTokens, costMicroUsd }: Totals) => ({
+  calls,
+  inputTokens,
+  outputTokens,
+  costUsd: costMicroUsd / 1_000_000,
+})
+
+const CHAT_ORDER: Chat[] = ['general', 'debrief', 'extraction']
+
+export function checkReportRange(from: number, to: number) {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from % DAY_MS !== 0 || to % DAY_MS !== 0) {
+    throw new ConvexError(
+      'from and to must be midnights UTC in milliseconds (multiples of 86,400,000), e.g. Date.UTC(2026, 10, 1).',
+    )
+  }
+  if (to <= from) throw new ConvexError('to must be after from.')
+  if ((to - from) / DAY_MS > MAX_REPORT_DAYS) {
+    throw new ConvexError(`A report covers at most ${MAX_REPORT_DAYS} days; ask for a shorter range.`)
+  }
+}
+
+/** Calls, tokens and cost of the usage rows with from <= createdAt < to, per bucket, by model and by chat. */
+export async function readUsageReport(
+  ctx: QueryCtx,
+  { from, to, granularity: unit }: { from: number; to: number; granularity: Granularity },
+): Promise<UsageReport> {
+  checkReportRange(from, to)
+  const days = await ctx.db
+    .query('usageReportDays')
+    .withIndex('by_day_shard', (q) => q.gte('day', from).lt('day', to))
+    .take(MAX_REPORT_DAYS * REPORT_SHARDS)
+
+  type Bucket = { totals: Totals; byModel: Map<string, Totals>; byChat: Map<Chat, Totals> }
+  const buckets = new Map<number, Bucket>()
+  const totals = emptyTotals()
+  for (const doc of days) {
+    const start = bucketStart(doc.day, unit)
+    let bucket = buckets.get(start)
+    if (!bucket) buckets.set(start, (bucket = { totals: emptyTotals(), byModel: new Map(), byChat: new Map() }))
+    for (const line of doc.lines) {
+      add(totals, line)
+      add(bucket.totals, line)
+      if (!bucket.byModel.has(line.model)) bucket.byModel.set(line.model, emptyTotals())
+      add(bucket.byModel.get(line.model)!, line)
+      if (!bucket.byChat.has(line.chat)) bucket.byChat.set(line.chat, emptyTotals())
+      add(bucket.byChat.get(line.chat)!, line)
+    }
+  }
+  return {
+    buckets: [...buckets.entries()]
+      .filter(([, bucket]) => bucket.totals.calls > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([start, bucket]) => ({
+        start,
+        ...inDollars(bucket.totals),
+        failedCalls: bucket.totals.failedCalls,
+        byModel: [...bucket.byModel.entries()]
+          .sort(([a, x], [b, y]) => y.costMicroUsd - x.costMicroUsd || a.localeCompare(b))
+          .map(([model, line]) => ({ model, ...inDollars(line) })),
+        byChat: CHAT_ORDER.filter((chat) => bucket.byChat.has(chat)).map((chat) => ({
+          chat,
+          ...inDollars(bucket.byChat.get(chat)!),
+        })),
+      })),
+    totals: { ...inDollars(totals), failedCalls: totals.failedCalls },
+  }
+}
+
+// ---- Top users of a day ----
+
+export const topUsersResult = v.array(
+  v.object({
+    // Both null for an account deleted since: its spending stays, its identity does not.
+    userId: v.union(v.id('users'), v.null()),
+    email: v.union(v.string(), v.null()),
+    calls: v.number(),
+    costUsd: v.number(),
+  }),
+)
+
+/** 'YYYY-MM-DD' (a real date) to its UTC midnight in ms. */
+export function parseUtcDay(day: string): number {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+  const ms = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : NaN
+  if (!match || new Date(ms).toISOString().slice(0, 10) !== day) {
+    throw new ConvexError(`day must be a date written YYYY-MM-DD (UTC), e.g. 2026-11-23; got "${day}".`)
+  }
+  return ms
+}
+
+/** At most TOP_USERS users of that UTC day, most expensive first. */
+export async function readTopUsers(ctx: QueryCtx, day: string): Promise<Infer<typeof topUsersResult>> {
+  const start = parseUtcDay(day)
+  const top = await ctx.db
+    .query('usageReportUserDays')
+    .withIndex('by_day_cost', (q) => q.eq('day', start))
+    .order('desc')
+    .take(TOP_USERS)
+  return await Promise.all(
+    top.map(async (entry) => {
+      const user = entry.userId ? await ctx.db.get('users', entry.userId) : null
+      return {
+        userId: entry.userId ?? null,
+        email: user?.email ?? null,
+        calls: entry.calls,
+        costUsd: entry.costMicroUsd / 1_000_000,
+      }
+    }),
+  )
+}
+
+// ---- Deleting an account ----
+
+/**
+ * For the account-deletion job: removes up to `limit` of the user's usage rows (counting any the
+ * report has not counted yet, so every total stays right), then takes the user's id off up to
+ * the rest of `limit` of their (day, user) documents, which stay as a deleted account's
+ * spending. Returns true while more remains; call it again until it returns false.
+ */
+export async function forgetUserInUsageReport(
+  ctx: MutationCtx,
+  userId: Id<'users'>,
+  limit: number,
+): Promise<boolean> {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error('forgetUserInUsageReport: limit must be a whole number, 1 or more')
+  const rows = await ctx.db
+    .query('modelUsage')
+    .withIndex('by_user', (q) => q.eq('userId', userId))
+    .take(limit + 1)
+  const batch = rows.slice(0, limit)
+  // A row written before prices existed is counted now, or its spending would leave with it.
+  await addToUsageReport(ctx, batch.filter((row) => row.costMicroUsd === undefined).map(priceForReport))
+  for (const row of batch) await ctx.db.delete('modelUsage', row._id)
+  if (rows.length > limit) return true
+
+  const room = limit - batch.length
+  const named = await ctx.db
+    .query('usageReportUserDays')
+    .withIndex('by_user_day', (q) => q.eq('userId', userId))
+    .take(room + 1)
+  for (const entry of named.slice(0, room)) {
+    await ctx.db.patch('usageReportUserDays', entry._id, { userId: undefined })
+  }
+  return named.length > room
+}
+
+/** A row about to be deleted: priced now if it can be, else counted at no cost (and logged). */
+function priceForReport(row: Doc<'modelUsage'>): CountedUsage {
+  return { ...row, costMicroUsd: costIfPriced(row.model, row) ?? 0 }
+}
