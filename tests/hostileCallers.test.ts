@@ -2,7 +2,7 @@
 // mixing their own ids with the victim's: a clear error or an empty result, nothing written,
 // nothing sent to the model. Then text built to break out of the prompt's data tags.
 import { ConvexError, type Value } from 'convex/values'
-import { beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import { COMPLETION_COACH_PROMPT, CAREER_COACH_PROMPT, EXTRACTION_PROMPT } from '../convex/enrichment/prompts'
@@ -32,6 +32,7 @@ type World = {
   /** Signed in with a profile and actions of their own. */
   attacker: SignedIn
   attackerProfile: Id<'profiles'>
+  attackerUser: Id<'users'>
   attackerDone: Id<'careerActions'>
   victimProfile: Id<'profiles'>
   victimUser: Id<'users'>
@@ -67,6 +68,7 @@ async function buildWorld(): Promise<World> {
     stranger: stranger.as,
     attacker: attacker.as,
     attackerProfile: attacker.profileId,
+    attackerUser: attacker.userId,
     attackerDone,
     victimProfile: victim.profileId,
     victimUser: victim.userId,
@@ -309,6 +311,37 @@ describe('profiles.applyExtraction', () => {
 
   test.each(['stranger', 'attacker'] as const)('%s with the victim\'s profile id', async (caller) => {
     expect(await refused(apply(caller))).toBe(PROFILE_NOT_FOUND)
+  })
+})
+
+describe.each<{ name: string; read: (caller: Backend | SignedIn) => Promise<unknown> }>([
+  {
+    name: 'admin.usageReport',
+    read: (caller: Backend | SignedIn) =>
+      caller.query(api.admin.usageReport, { from: 0, to: 86_400_000, granularity: 'day' }),
+  },
+  { name: 'admin.topUsers', read: (caller: Backend | SignedIn) => caller.query(api.admin.topUsers, { day: '2026-11-23' }) },
+])('$name', ({ read }) => {
+  const FORBIDDEN = { code: 'FORBIDDEN', message: 'Only the operators of this deployment can see usage reports.' }
+  beforeEach(() => {
+    process.env.ADMIN_EMAILS = 'ops@example.org'
+  })
+  afterEach(() => {
+    delete process.env.ADMIN_EMAILS
+  })
+
+  test.each(['signedOut', 'stranger', 'attacker'] as const)('%s: FORBIDDEN', async (caller) => {
+    expect(await refused(() => read(client(caller)))).toEqual(FORBIDDEN)
+  })
+
+  test('a caller who set a listed email without verifying it: FORBIDDEN', async () => {
+    await w.t.run(async (ctx) => ctx.db.patch('users', w.attackerUser, { email: 'ops@example.org' }))
+    expect(await refused(() => read(w.attacker))).toEqual(FORBIDDEN)
+  })
+
+  test('the same caller once the email is verified is let in (the check is not a blanket refusal)', async () => {
+    await w.t.run(async (ctx) => ctx.db.patch('users', w.attackerUser, { email: 'ops@example.org', emailVerificationTime: 1 }))
+    await expect(quietly(() => read(w.attacker))).resolves.toBeDefined()
   })
 })
 

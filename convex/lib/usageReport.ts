@@ -9,11 +9,16 @@ import { costIfPriced } from '../ai/prices'
 import { usageChat, type usageReportLine } from '../schema'
 
 export const DAY_MS = 86_400_000
-/** Day documents per UTC day: calls of different users spread over them (by user id). */
-export const REPORT_SHARDS = 8
 /**
- * Longest range one report may cover: a year of months. It reads at most 366 x 8 = 2,928 day
- * documents of about 1 KB (a line per model and chat used that day), far under 16,384 / 8 MiB.
+ * Day documents per UTC day: calls of different users spread over them (by user id), so each
+ * is written by about a quarter of the calls. More shards mean less write contention but more
+ * documents for a report to read.
+ */
+export const REPORT_SHARDS = 4
+/**
+ * Longest range one report may cover: a year of months. It reads at most 366 x 4 = 1,464 day
+ * documents, each a line per model and chat used that day: 2.7 MB even with four models in
+ * all three chats every day (tests/adminReport.test.ts), a third of the 8 MiB limit.
  */
 export const MAX_REPORT_DAYS = 366
 export const TOP_USERS = 10
@@ -71,39 +76,76 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
 }
 
 /**
- * Counts rows in the report, in the caller's transaction. Rows are grouped first, so a batch
- * reads and writes each day document and each (day, user) document once.
+ * The existing documents of one day for `keys`. A batch touching several keys of a day reads
+ * the day in one range, bounded by twice their number (falling back to one read per key on a
+ * busier day). One call touches one key and reads only its own document, so calls of different
+ * users never conflict.
  */
-export async function addToUsageReport(ctx: MutationCtx, rows: CountedUsage[]): Promise<void> {
-  const byDayShard = groupBy(rows, (row) => `${utcDay(row.createdAt)}:${reportShard(row.userId)}`)
-  for (const group of byDayShard.values()) {
-    const day = utcDay(group[0].createdAt)
-    const shard = reportShard(group[0].userId)
-    const existing = await ctx.db
-      .query('usageReportDays')
-      .withIndex('by_day_shard', (q) => q.eq('day', day).eq('shard', shard))
-      .unique()
-    const lines = group.reduce(addToLines, existing?.lines ?? [])
-    if (existing) await ctx.db.patch('usageReportDays', existing._id, { lines })
-    else await ctx.db.insert('usageReportDays', { day, shard, lines })
+async function findExisting<D>(
+  keys: string[],
+  keyOf: (doc: D) => string | undefined,
+  readDay: (limit: number) => Promise<D[]>,
+  readOne: (key: string) => Promise<D | null>,
+): Promise<Map<string, D>> {
+  const found = new Map<string, D>()
+  if (keys.length > 1) {
+    const limit = 2 * keys.length + REPORT_SHARDS
+    const docs = await readDay(limit + 1)
+    if (docs.length <= limit) {
+      for (const doc of docs) {
+        const key = keyOf(doc)
+        if (key !== undefined) found.set(key, doc)
+      }
+      return found
+    }
   }
+  for (const key of keys) {
+    const doc = await readOne(key)
+    if (doc) found.set(key, doc)
+  }
+  return found
+}
 
-  const byUserDay = groupBy(rows, (row) => `${utcDay(row.createdAt)}:${row.userId}`)
-  for (const group of byUserDay.values()) {
-    const day = utcDay(group[0].createdAt)
-    const userId = group[0].userId
-    const cost = group.reduce((sum, row) => sum + row.costMicroUsd, 0)
-    const existing = await ctx.db
-      .query('usageReportUserDays')
-      .withIndex('by_user_day', (q) => q.eq('userId', userId).eq('day', day))
-      .unique()
-    if (existing) {
-      await ctx.db.patch('usageReportUserDays', existing._id, {
-        calls: existing.calls + group.length,
-        costMicroUsd: existing.costMicroUsd + cost,
-      })
-    } else {
-      await ctx.db.insert('usageReportUserDays', { day, userId, calls: group.length, costMicroUsd: cost })
+/** Counts rows in the report, in the caller's transaction; each document is read and written once. */
+export async function addToUsageReport(ctx: MutationCtx, rows: CountedUsage[]): Promise<void> {
+  for (const dayRows of groupBy(rows, (row) => String(utcDay(row.createdAt))).values()) {
+    const day = utcDay(dayRows[0].createdAt)
+
+    const byShard = groupBy(dayRows, (row) => String(reportShard(row.userId)))
+    const dayDocs = await findExisting<Doc<'usageReportDays'>>(
+      [...byShard.keys()],
+      (doc) => String(doc.shard),
+      (limit) => ctx.db.query('usageReportDays').withIndex('by_day_shard', (q) => q.eq('day', day)).take(limit),
+      (shard) =>
+        ctx.db
+          .query('usageReportDays')
+          .withIndex('by_day_shard', (q) => q.eq('day', day).eq('shard', Number(shard)))
+          .unique(),
+    )
+    for (const [shard, group] of byShard) {
+      const existing = dayDocs.get(shard)
+      const lines = group.reduce(addToLines, existing?.lines ?? [])
+      if (existing) await ctx.db.patch('usageReportDays', existing._id, { lines })
+      else await ctx.db.insert('usageReportDays', { day, shard: Number(shard), lines })
+    }
+
+    const byUser = groupBy(dayRows, (row) => row.userId)
+    const userDocs = await findExisting<Doc<'usageReportUserDays'>>(
+      [...byUser.keys()],
+      (doc) => doc.userId,
+      (limit) => ctx.db.query('usageReportUserDays').withIndex('by_day_cost', (q) => q.eq('day', day)).take(limit),
+      (userId) =>
+        ctx.db
+          .query('usageReportUserDays')
+          .withIndex('by_user_day', (q) => q.eq('userId', userId as Id<'users'>).eq('day', day))
+          .unique(),
+    )
+    for (const [userId, group] of byUser) {
+      const existing = userDocs.get(userId)
+      const calls = (existing?.calls ?? 0) + group.length
+      const costMicroUsd = group.reduce((sum, row) => sum + row.costMicroUsd, existing?.costMicroUsd ?? 0)
+      if (existing) await ctx.db.patch('usageReportUserDays', existing._id, { calls, costMicroUsd })
+      else await ctx.db.insert('usageReportUserDays', { day, userId: group[0].userId, calls, costMicroUsd })
     }
   }
 }

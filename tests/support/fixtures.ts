@@ -7,9 +7,17 @@ import schema from '../../convex/schema'
 
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
+/** Convex's per-transaction limits, for convex-test to enforce (`setupBackend(modules, LIMITS)`). */
+export const TRANSACTION_LIMITS = {
+  documentsRead: 16_384,
+  bytesRead: 8 * 2 ** 20,
+  documentsWritten: 8_192,
+  bytesWritten: 8 * 2 ** 20,
+}
+
 /** A fresh test backend; the benchmark passes instrumented modules. */
-export function setupBackend(modules = convexModules) {
-  const t = convexTest(schema, modules)
+export function setupBackend(modules = convexModules, transactionLimits?: typeof TRANSACTION_LIMITS) {
+  const t = convexTest({ schema, modules, transactionLimits })
   rateLimiterTest.register(t)
   return t
 }
@@ -18,9 +26,9 @@ export type Backend = ReturnType<typeof setupBackend>
 export type SignedIn = ReturnType<Backend['withIdentity']>
 
 /** A user with a session, and a client signed in as them. */
-export async function signIn(t: Backend) {
+export async function signIn(t: Backend, user: Partial<Omit<Doc<'users'>, '_id' | '_creationTime'>> = {}) {
   const { userId, sessionId } = await t.run(async (ctx) => {
-    const userId = await ctx.db.insert('users', {})
+    const userId = await ctx.db.insert('users', user)
     const sessionId = await ctx.db.insert('authSessions', {
       userId,
       expirationTime: Date.now() + 24 * 60 * 60 * 1000,
@@ -84,7 +92,10 @@ export async function seedMessages(
   })
 }
 
-const APP_TABLES = ['users', 'profiles', 'careerActions', 'enrichmentMessages', 'modelUsage'] as const
+const APP_TABLES = [
+  'users', 'profiles', 'careerActions', 'enrichmentMessages', 'modelUsage',
+  'usageReportDays', 'usageReportUserDays', 'usageReportBackfill',
+] as const
 
 /** Every document of the app's tables, to prove a refused call changed nothing. */
 export async function snapshotTables(t: Backend) {
