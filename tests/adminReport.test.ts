@@ -282,6 +282,27 @@ describe('each usage row carries its cost, and the report counts it at once', ()
     ])
   })
 
+  test('one call reads and writes only its own two report documents, however many users that day has', async () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(Date.UTC(2026, 10, 23, 12))
+    const t = setupBackend()
+    const users: Awaited<ReturnType<typeof makeUser>>[] = []
+    for (let i = 0; i < 30; i++) users.push(await makeUser(t))
+    const call = (user: (typeof users)[number]) => ({
+      userId: user.userId, profileId: user.profileId, chat: 'general' as const,
+      usage: { inputTokens: 1_000, outputTokens: 10 }, succeeded: true,
+    })
+    for (const user of users) await t.run(async (ctx) => recordModelUsage(ctx, call(user)))
+    const metrics = await t.run(async (ctx) => {
+      await recordModelUsage(ctx, call(users[7]))
+      return await ctx.meta.getTransactionMetrics()
+    })
+    // Two index lookups (its day shard, its own day); convex-test counts each patched document twice.
+    expect(metrics.databaseQueries.used).toBe(2)
+    expect(metrics.documentsRead.used).toBe(4)
+    expect(metrics.documentsWritten.used).toBe(3) // the row and the two report documents
+  })
+
   test('a price that vanishes mid-call: the row is kept without a cost, and the backfill counts it once priced', async () => {
     vi.useFakeTimers()
     vi.setSystemTime(Date.UTC(2026, 10, 23, 12))
@@ -660,7 +681,7 @@ describe('at 50,000 usage rows over 90 days from 1,000 users, with transaction l
     expect(new Set(rows.map((row) => row.userId)).size).toBe(1_000)
     for (const row of rows) expect(row.costMicroUsd).toBe(expectedCost(row.model, row.inputTokens, row.outputTokens))
     expect(await t.query(internal.admin.backfillUsageReportStatus, {})).toMatchObject({
-      status: 'done', rowsCounted: 50_000 - LIVE_ROWS,
+      status: 'done', rowsSeen: 50_000, rowsCounted: 50_000 - LIVE_ROWS,
     })
 
     const operator = await signInOperator(t)
