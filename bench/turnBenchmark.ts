@@ -5,7 +5,8 @@ import rateLimiterTest from '@convex-dev/rate-limiter/test'
 import shardedCounterTest from '@convex-dev/sharded-counter/test'
 import os from 'node:os'
 import { api } from '../convex/_generated/api'
-import type { Id } from '../convex/_generated/dataModel'
+import type { Doc, Id } from '../convex/_generated/dataModel'
+import { costMicroUsd } from '../convex/ai/prices'
 import { convexTest } from 'convex-test'
 import schema from '../convex/schema'
 import { convexModules, makeAction, makeUser, type Backend } from '../tests/support/fixtures'
@@ -202,6 +203,51 @@ export async function benchBackendFactory() {
   }
 }
 
+const COST_TURNS = 4
+const COST_MESSAGES = [
+  'I replicated the induction heads paper on a two-layer transformer.',
+  'The hardest part was getting the attention patterns to match the figures.',
+  'I learned a lot about TransformerLens and careful ablations.',
+  'Next I want to try it on a larger model.',
+]
+
+/** Mean usage and cost per call of each chat, from the usage rows the turns wrote. */
+async function measureCosts(newBackend: () => Backend, server: ModelServer): Promise<string[]> {
+  const t = newBackend()
+  const reply = Array.from({ length: TOKENS_PER_REPLY }, (_, i) => `word${i} `)
+  // One user per chat, so neither meets the chat rate limit's burst.
+  const general = await newDebrief(t)
+  const debrief = await newDebrief(t)
+  for (const message of COST_MESSAGES.slice(0, COST_TURNS)) {
+    for (const { user, actionId } of [general, debrief]) {
+      server.reply({ kind: 'text', text: reply.join(''), chunks: reply })
+      if (user === general.user) {
+        await user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
+      } else {
+        await user.as.action(api.enrichment.conversation.sendCompletionMessage, { profileId: user.profileId, actionId, message })
+      }
+    }
+  }
+  for (const { user, actionId } of [general, debrief]) {
+    server.reply({ kind: 'tool', name: 'save_profile_updates', input: { skills_mentioned: ['TransformerLens'], career_interests: ['interpretability'] } })
+    const transcript = await user.as.query(api.enrichment.queries.getMessagesPublic, { profileId: user.profileId })
+    await user.as.action(api.enrichment.extraction.extractFromConversation, {
+      profileId: user.profileId,
+      messages: transcript.map(({ role, content }) => ({ role, content })),
+      ...(user === debrief.user && { actionId }),
+    })
+  }
+  const rows: Doc<'modelUsage'>[] = await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
+  const dollars = (micro: number) => `$${(micro / 1e6).toFixed(6)}`
+  return (['general', 'debrief', 'extraction'] as const).map((chat) => {
+    const calls = rows.filter((row) => row.chat === chat)
+    const mean = (value: (row: Doc<'modelUsage'>) => number) => calls.reduce((sum, row) => sum + value(row), 0) / calls.length
+    const onHaiku55 = (factor: number) =>
+      mean((row) => costMicroUsd('claude-haiku-5-5', { inputTokens: Math.round(row.inputTokens * factor), outputTokens: Math.round(row.outputTokens * factor) }))
+    return `| ${chat} | ${Math.round(mean((row) => row.inputTokens))} | ${Math.round(mean((row) => row.outputTokens))} | ${dollars(mean((row) => row.costMicroUsd ?? NaN))} | ${dollars(onHaiku55(1))} | ${dollars(onHaiku55(1.3))} |`
+  })
+}
+
 export async function main() {
   const server = await startModelServer()
   process.env.ANTHROPIC_API_KEY = 'bench-key'
@@ -280,6 +326,9 @@ export async function main() {
       })
     }
 
+    // 4. What a turn costs: the usage the model server reported, priced by the price table.
+    const costRows = await measureCosts(newBackend, server)
+
     const row = (label: string, streamed: string, unstreamed: string) =>
       `| ${label} | ${streamed} | ${unstreamed} |`
     const ms = (value: number) => `${Math.round(value)} ms`
@@ -315,6 +364,12 @@ export async function main() {
       '| debrief messages on the profile | documents read, general-chat turn 2 (begin + finish) | bytes read |',
       '|---|---|---|',
       ...generalReads.map((r) => `| ${r.debriefMessages} | ${r.documentsRead} | ${r.bytesRead} |`),
+      '',
+      `Cost per call, mean over ${COST_TURNS} turns of each chat (replies of ${TOKENS_PER_REPLY} tokens) and one extraction after each chat:`,
+      '',
+      '| chat | input tokens | output tokens | Haiku 4.5 (stored on the row) | Haiku 5.5, same tokens | Haiku 5.5, tokens +30% |',
+      '|---|---|---|---|---|---|',
+      ...costRows,
     ]
     console.log(lines.join('\n'))
   } finally {

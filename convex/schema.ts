@@ -71,6 +71,17 @@ export const usageChat = v.union(
   v.literal('extraction'),
 )
 
+/** Totals of one (model, chat) within a day and shard of the usage report. */
+export const usageReportLine = v.object({
+  model: v.string(),
+  chat: usageChat,
+  calls: v.number(),
+  failedCalls: v.number(),
+  inputTokens: v.number(),
+  outputTokens: v.number(),
+  costMicroUsd: v.number(),
+})
+
 export default defineSchema({
   ...authTables,
 
@@ -140,6 +151,9 @@ export default defineSchema({
     outputTokens: v.number(),
     succeeded: v.boolean(),
     createdAt: v.number(),
+    // Integer micro-dollars, priced when the row is written. A row has it exactly when it is
+    // counted in the usage report; older rows get it from admin:backfillUsageReport.
+    costMicroUsd: v.optional(v.number()),
   }).index('by_user', ['userId', 'createdAt']),
 
   // One per account being deleted, removed with the last batch. Scheduled batches carry only
@@ -165,4 +179,34 @@ export default defineSchema({
     createdAt: v.number(),
     expiresAt: v.number(),
   }).index('by_user', ['userId']),
+  // The operator's usage report (convex/lib/usageReport.ts), kept current in the transaction
+  // that writes each usage row. One document per UTC day and shard of users, so no document is
+  // written by every call; a report reads days x shards documents, never the rows.
+  usageReportDays: defineTable({
+    day: v.number(), // UTC midnight, ms
+    shard: v.number(),
+    lines: v.array(usageReportLine),
+  }).index('by_day_shard', ['day', 'shard']),
+
+  // Calls and cost per UTC day and user, for the top users of a day. `userId` is removed when
+  // the account is deleted; the spending stays.
+  usageReportUserDays: defineTable({
+    day: v.number(),
+    userId: v.optional(v.id('users')),
+    calls: v.number(),
+    costMicroUsd: v.number(),
+  })
+    .index('by_day_cost', ['day', 'costMicroUsd'])
+    .index('by_user_day', ['userId', 'day']),
+
+  // Progress of admin:backfillUsageReport (at most one document).
+  usageReportBackfill: defineTable({
+    runId: v.number(),
+    status: v.union(v.literal('running'), v.literal('done'), v.literal('stopped')),
+    cursor: v.union(v.string(), v.null()),
+    rowsSeen: v.number(),
+    rowsCounted: v.number(),
+    note: v.optional(v.string()),
+    updatedAt: v.number(),
+  }),
 })

@@ -33,6 +33,7 @@ type World = {
   /** Signed in with a profile and actions of their own. */
   attacker: SignedIn
   attackerProfile: Id<'profiles'>
+  attackerUser: Id<'users'>
   attackerDone: Id<'careerActions'>
   victimProfile: Id<'profiles'>
   victimUser: Id<'users'>
@@ -68,6 +69,7 @@ async function buildWorld(): Promise<World> {
     stranger: stranger.as,
     attacker: attacker.as,
     attackerProfile: attacker.profileId,
+    attackerUser: attacker.userId,
     attackerDone,
     victimProfile: victim.profileId,
     victimUser: victim.userId,
@@ -381,6 +383,37 @@ describe('account.exportMyData', () => {
       ['Attacker debrief', 'Attacker debrief reply'],
     ])
     for (const secret of ['Victim', 'Secret', w.victimUser, w.victimProfile]) expect(text).not.toContain(secret)
+  })
+})
+
+describe.each<{ name: string; read: (caller: Backend | SignedIn) => Promise<unknown> }>([
+  {
+    name: 'admin.usageReport',
+    read: (caller: Backend | SignedIn) =>
+      caller.query(api.admin.usageReport, { from: 0, to: 86_400_000, granularity: 'day' }),
+  },
+  { name: 'admin.topUsers', read: (caller: Backend | SignedIn) => caller.query(api.admin.topUsers, { day: '2026-11-23' }) },
+])('$name', ({ read }) => {
+  const FORBIDDEN = { code: 'FORBIDDEN', message: 'Only the operators of this deployment can see usage reports.' }
+  beforeEach(() => {
+    process.env.ADMIN_EMAILS = 'ops@example.org'
+  })
+  afterEach(() => {
+    delete process.env.ADMIN_EMAILS
+  })
+
+  test.each(['signedOut', 'stranger', 'attacker'] as const)('%s: FORBIDDEN', async (caller) => {
+    expect(await refused(() => read(client(caller)))).toEqual(FORBIDDEN)
+  })
+
+  test('a caller who set a listed email without verifying it: FORBIDDEN', async () => {
+    await w.t.run(async (ctx) => ctx.db.patch('users', w.attackerUser, { email: 'ops@example.org' }))
+    expect(await refused(() => read(w.attacker))).toEqual(FORBIDDEN)
+  })
+
+  test('the same caller once the email is verified is let in (the check is not a blanket refusal)', async () => {
+    await w.t.run(async (ctx) => ctx.db.patch('users', w.attackerUser, { email: 'ops@example.org', emailVerificationTime: 1 }))
+    await expect(quietly(() => read(w.attacker))).resolves.toBeDefined()
   })
 })
 

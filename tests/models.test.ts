@@ -19,6 +19,7 @@ import {
   modelTraits,
   UNKNOWN_MODEL_TRAITS,
 } from '../convex/ai/models'
+import { BUILT_IN_PRICES } from '../convex/ai/prices'
 import { EXTRACTION_MAX_TOKENS } from '../convex/enrichment/extraction'
 import { EXTRACTION_TOOL, NO_EXTRACTION } from '../convex/enrichment/extractionResult'
 import { SIMULATED_THINKING_TOKENS, wordChunks, type RecordedRequest } from './support/modelServer'
@@ -49,7 +50,17 @@ const RETIRED = 'claude-sonnet-4-5'
 /** Thinking text the server returns in a thinking block: it must never reach a person. */
 const SECRET = 'SECRET-THINKING weighing how to answer'
 
+/**
+ * Chooses the models. Ids the price table does not know get a price through MODEL_PRICES, as an
+ * operator must give them (an unpriced model is refused before any call).
+ */
 function useModels(chat: string | undefined, extraction: string | undefined = chat) {
+  const unpriced = [chat, extraction].filter((id) => id?.trim() && !(id.trim() in BUILT_IN_PRICES))
+  if (unpriced.length > 0) {
+    process.env.MODEL_PRICES = JSON.stringify(
+      Object.fromEntries(unpriced.map((id) => [id!.trim(), { inputPerMTok: 3, outputPerMTok: 15 }])),
+    )
+  }
   if (chat === undefined) delete process.env.MODEL_CHAT
   else process.env.MODEL_CHAT = chat
   if (extraction === undefined) delete process.env.MODEL_EXTRACTION

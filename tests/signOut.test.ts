@@ -1,7 +1,7 @@
 // Sign-out ends access at once: an account signed in through the real flow signs out (or has its
 // session deleted), and every public function then treats its still-unexpired token as signed
 // out. Reads return their empty value, writes and actions throw, nothing changes, no model call.
-import { describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import {
@@ -37,6 +37,13 @@ type World = {
 
 type Call = (client: SignedInClient, world: World) => Promise<unknown>
 
+const FORBIDDEN = { code: 'FORBIDDEN', message: 'Only the operators of this deployment can see usage reports.' }
+
+/** The result of a call, or the data of the ConvexError it was refused with. */
+async function refusal(call: Promise<unknown>): Promise<unknown> {
+  return await call.catch((error: unknown) => (error as { data: unknown }).data)
+}
+
 /** Every public query, and the empty value it gives a signed-out caller. */
 const READS: Record<string, { call: Call; signedOut: unknown }> = {
   'profiles:getMyProfile': { call: (c) => c.query(api.profiles.getMyProfile, {}), signedOut: null },
@@ -54,6 +61,12 @@ const READS: Record<string, { call: Call; signedOut: unknown }> = {
     signedOut: [],
   },
   'auth:isAuthenticated': { call: (c) => c.query(api.auth.isAuthenticated, {}), signedOut: false },
+  // Operators' reads refuse instead of returning empty (Ada is an operator in these tests).
+  'admin:usageReport': {
+    call: (c) => refusal(c.query(api.admin.usageReport, { from: 0, to: 86_400_000, granularity: 'day' })),
+    signedOut: FORBIDDEN,
+  },
+  'admin:topUsers': { call: (c) => refusal(c.query(api.admin.topUsers, { day: '2026-11-23' })), signedOut: FORBIDDEN },
 }
 
 /** Every public mutation and action, each with arguments it would accept from the owner. */
@@ -130,6 +143,13 @@ async function signedInOwner(t: Backend) {
 }
 
 describe('sign-out ends access at once', () => {
+  beforeEach(() => {
+    process.env.ADMIN_EMAILS = ADA
+  })
+  afterEach(() => {
+    delete process.env.ADMIN_EMAILS
+  })
+
   test('the tables below cover every public function', async () => {
     const covered = [...Object.keys(READS), ...Object.keys(WRITES), ...SIGN_IN_FLOW].sort()
     expect(await publicFunctionNames()).toEqual(covered)

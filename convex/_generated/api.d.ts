@@ -16,8 +16,10 @@ import type {
 import type * as account from "../account.js";
 import type * as accountDeletion from "../accountDeletion.js";
 import type * as accountExport from "../accountExport.js";
+import type * as admin from "../admin.js";
 import type * as ai_claude from "../ai/claude.js";
 import type * as ai_models from "../ai/models.js";
+import type * as ai_prices from "../ai/prices.js";
 import type * as auth from "../auth.js";
 import type * as authAttempts from "../authAttempts.js";
 import type * as authMigrations from "../authMigrations.js";
@@ -41,11 +43,13 @@ import type * as lib_budget from "../lib/budget.js";
 import type * as lib_email from "../lib/email.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
+import type * as lib_operators from "../lib/operators.js";
 import type * as lib_passwordRules from "../lib/passwordRules.js";
 import type * as lib_profileMerge from "../lib/profileMerge.js";
 import type * as lib_rateLimits from "../lib/rateLimits.js";
 import type * as lib_text from "../lib/text.js";
 import type * as lib_usage from "../lib/usage.js";
+import type * as lib_usageReport from "../lib/usageReport.js";
 import type * as profiles from "../profiles.js";
 
 /**
@@ -60,8 +64,10 @@ declare const fullApi: ApiFromModules<{
   account: typeof account;
   accountDeletion: typeof accountDeletion;
   accountExport: typeof accountExport;
+  admin: typeof admin;
   "ai/claude": typeof ai_claude;
   "ai/models": typeof ai_models;
+  "ai/prices": typeof ai_prices;
   auth: typeof auth;
   authAttempts: typeof authAttempts;
   authMigrations: typeof authMigrations;
@@ -85,11 +91,13 @@ declare const fullApi: ApiFromModules<{
   "lib/email": typeof lib_email;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;
+  "lib/operators": typeof lib_operators;
   "lib/passwordRules": typeof lib_passwordRules;
   "lib/profileMerge": typeof lib_profileMerge;
   "lib/rateLimits": typeof lib_rateLimits;
   "lib/text": typeof lib_text;
   "lib/usage": typeof lib_usage;
+  "lib/usageReport": typeof lib_usageReport;
   profiles: typeof profiles;
 }>;
 export declare const api: FilterApi<

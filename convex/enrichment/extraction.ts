@@ -2,6 +2,8 @@ import { ConvexError, v } from 'convex/values'
 import { internal } from '../_generated/api'
 import { action, internalMutation } from '../_generated/server'
 import { callTool } from '../ai/claude'
+import { extractionModel } from '../ai/models'
+import { requireModelPrice } from '../ai/prices'
 import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { requireModelBudget } from '../lib/budget'
@@ -78,6 +80,7 @@ export const beginExtraction = internalMutation({
       )
     }
     await requireModelBudget(ctx)
+    requireModelPrice(extractionModel().id)
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
       system: extractionSystemPrompt(profile),

@@ -5,6 +5,8 @@ import type { Doc, Id } from '../_generated/dataModel'
 import { internalMutation, type MutationCtx } from '../_generated/server'
 import { internal } from '../_generated/api'
 import { modelDeadlineMs } from '../ai/claude'
+import { chatModel } from '../ai/models'
+import { requireModelPrice } from '../ai/prices'
 import { requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
 import { requireModelBudget } from '../lib/budget'
@@ -81,6 +83,7 @@ export const beginTurn = internalMutation({
       return { kind: 'alreadyOpened' as const, message: text, shouldExtract: hasSignal(text, COMPLETION_SIGNALS) }
     }
     checkChatMessage(message)
+    requireModelPrice(chatModel().id)
 
     const now = Date.now()
     for (const stored of conversation) {

@@ -8,6 +8,7 @@ import type { MutationCtx, QueryCtx } from '../_generated/server'
 import { isAccountClosed } from './auth'
 import { resetAccountLimitsOf } from '../authAttempts'
 import { resetLimitsOf } from './rateLimits'
+import { forgetUserInUsageReport } from './usageReport'
 
 const MiB = 1024 * 1024
 
@@ -227,15 +228,15 @@ export const DELETION_STEPS: DeletionStep[] = [
     },
   },
   {
-    // Where usage rollups that keep deployment totals drop this user's id (per-user rows
-    // anonymised, totals kept). No rollup table exists yet, so there is nothing to change.
-    name: 'anonymiseUsageRollups',
-    run: async () => DONE,
-  },
-  {
+    // Usage rows are deleted; the operator's report keeps their totals (rows not yet counted
+    // are counted first) and its per-user day entries lose this user's id. Up to three writes
+    // a row, so a third of the batch's documents.
     name: 'modelUsage',
-    run: (ctx, userId, limit) =>
-      deletePage(ctx, 'modelUsage', ctx.db.query('modelUsage').withIndex('by_user', (q) => q.eq('userId', userId)), limit),
+    run: async (ctx, userId, limit) => {
+      const rows = Math.max(1, Math.floor(limit.documents / 3))
+      const { changed, more } = await forgetUserInUsageReport(ctx, userId, rows)
+      return { deleted: changed, done: !more }
+    },
   },
   { name: 'authAccounts', run: deleteAccounts },
   { name: 'authSessions', run: deleteSessions },

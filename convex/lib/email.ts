@@ -11,10 +11,15 @@ const SEND_TIMEOUT_MS = 15_000
 export const INVALID_EMAIL = 'Enter a valid email address.'
 const EMAIL_MAX_CHARS = 254
 
-/** Trimmed, lower-cased and in one Unicode form: the key of every account lookup and write. */
+/** The comparable form of an address: trimmed, lower-cased and in one Unicode form. */
+export function emailKey(raw: string): string {
+  return raw.normalize('NFC').trim().toLowerCase()
+}
+
+/** An address as every account lookup and write keys it (see emailKey), or a clear error. */
 export function normalizeEmail(raw: Value | undefined): string {
   if (typeof raw !== 'string') throw new ConvexError(INVALID_EMAIL)
-  const email = raw.normalize('NFC').trim().toLowerCase()
+  const email = emailKey(raw)
   const at = email.lastIndexOf('@')
   if (email.length > EMAIL_MAX_CHARS || at < 1 || at === email.length - 1 || /\s/.test(email)) {
     throw new ConvexError(INVALID_EMAIL)

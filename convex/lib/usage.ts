@@ -3,7 +3,9 @@ import type { Id } from '../_generated/dataModel'
 import type { MutationCtx } from '../_generated/server'
 import type { ModelUsage } from '../ai/claude'
 import { chatModel, extractionModel } from '../ai/models'
+import { costIfPriced } from '../ai/prices'
 import { recordModelSpend } from './budget'
+import { addToUsageReport } from './usageReport'
 
 /**
  * A model call's usage as mutations receive it. `model` is the id actually called; it is
@@ -18,8 +20,9 @@ export const modelUsageValidator = v.object({
 type Chat = 'general' | 'debrief' | 'extraction'
 
 /**
- * One modelUsage row per model call, so cost per user (and per model) can be read; its tokens
- * also count against the deployment's daily budget.
+ * One modelUsage row per model call, so cost per user (and per model) can be read. In the same
+ * transaction the row is priced, counted in the operator's report, and its tokens and cost
+ * count against the deployment's daily budget.
  */
 export async function recordModelUsage(
   ctx: MutationCtx,
@@ -33,7 +36,7 @@ export async function recordModelUsage(
   },
 ): Promise<void> {
   const configured = call.chat === 'extraction' ? extractionModel() : chatModel()
-  await ctx.db.insert('modelUsage', {
+  const row = {
     userId: call.userId,
     profileId: call.profileId,
     chat: call.chat,
@@ -43,6 +46,10 @@ export async function recordModelUsage(
     outputTokens: call.usage.outputTokens,
     succeeded: call.succeeded,
     createdAt: Date.now(),
-  })
+  }
+  // Unpriced (the price vanished mid-call): stored without a cost, counted by the backfill.
+  const costMicroUsd = costIfPriced(row.model, call.usage)
+  await ctx.db.insert('modelUsage', costMicroUsd === undefined ? row : { ...row, costMicroUsd })
+  if (costMicroUsd !== undefined) await addToUsageReport(ctx, [{ ...row, costMicroUsd }])
   await recordModelSpend(ctx, call.usage)
 }

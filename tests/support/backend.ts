@@ -23,6 +23,7 @@ export function useModelServer() {
     delete process.env.CHAT_STREAMING
     delete process.env.MODEL_CHAT
     delete process.env.MODEL_EXTRACTION
+    delete process.env.MODEL_PRICES
   })
   afterEach(() => {
     if (server && server.pending() > 0) {

@@ -34,9 +34,9 @@ export type Backend = ReturnType<typeof setupBackend>
 export type SignedIn = ReturnType<Backend['withIdentity']>
 
 /** A user with a session, and a client signed in as them. */
-export async function signIn(t: Backend) {
+export async function signIn(t: Backend, user: Partial<Omit<Doc<'users'>, '_id' | '_creationTime'>> = {}) {
   const { userId, sessionId } = await t.run(async (ctx) => {
-    const userId = await ctx.db.insert('users', {})
+    const userId = await ctx.db.insert('users', user)
     const sessionId = await ctx.db.insert('authSessions', {
       userId,
       expirationTime: Date.now() + 30 * 24 * 60 * 60 * 1000, // @convex-dev/auth's default session length
@@ -100,7 +100,10 @@ export async function seedMessages(
   })
 }
 
-const APP_TABLES = ['users', 'profiles', 'careerActions', 'enrichmentMessages', 'modelUsage'] as const
+const APP_TABLES = [
+  'users', 'profiles', 'careerActions', 'enrichmentMessages', 'modelUsage',
+  'usageReportDays', 'usageReportUserDays', 'usageReportBackfill',
+] as const
 
 /** Every document of the app's tables, to prove a refused call changed nothing. */
 export async function snapshotTables(t: Backend) {
