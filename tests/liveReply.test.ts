@@ -27,8 +27,8 @@ const CHATS: Chat[] = ['general', 'debrief']
 
 const PARTS = Array.from({ length: 24 }, (_, i) => `piece${i} `)
 const FINAL = PARTS.join('')
-/** About 700 ms of tokens: several chunks at one per 150 ms. */
-const streamedReply = { kind: 'text' as const, text: FINAL, chunks: PARTS, chunkIntervalMs: 30 }
+/** About a second of tokens: several chunks, or document writes, at one per 250 ms. */
+const streamedReply = { kind: 'text' as const, text: FINAL, chunks: PARTS, chunkIntervalMs: 45 }
 
 async function chunksOf(t: Backend, replyId: Id<'enrichmentMessages'>) {
   return await t.run(async (ctx) =>

@@ -8,7 +8,9 @@
 // measuring nothing: the per-test global it keeps in an AsyncLocalStorage (captured while
 // `t.run` enters it) and that global's transaction manager (`begin` / `commit`).
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Backend } from './fixtures'
+
+/** Any convex-test backend (the app's, or a benchmark peer's with its own schema). */
+type AnyBackend = { run: (func: (ctx: unknown) => Promise<void>) => Promise<unknown> }
 
 /** One document a committed transaction wrote: its new value, or null when deleted. */
 export type CommittedWrite = {
@@ -31,7 +33,7 @@ type TestGlobal = {
 const isTestGlobal = (store: unknown): store is TestGlobal =>
   typeof store === 'object' && store !== null && 'transactionManager' in store && 'components' in store
 
-async function captureTestGlobal(t: Pick<Backend, 'run'>): Promise<TestGlobal> {
+async function captureTestGlobal(t: AnyBackend): Promise<TestGlobal> {
   const originalRun = AsyncLocalStorage.prototype.run
   let captured: TestGlobal | undefined
   AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, store: unknown, ...rest: unknown[]) {
@@ -58,7 +60,7 @@ const tableOf = (id: string) => id.replace(/^\d+/, '')
  * runs itself, so it sees each commit's state and nothing later.
  */
 export async function watchCommits(
-  t: Pick<Backend, 'run'>,
+  t: AnyBackend,
   onCommit: (writes: CommittedWrite[]) => Promise<void> | void,
 ): Promise<{ stop: () => Promise<void> }> {
   const state = await captureTestGlobal(t)
