@@ -1,13 +1,22 @@
 // Runs the benchmark through vite's SSR loader, which gives it the same TypeScript and
-// import.meta.glob handling as the tests (convex-test needs the glob).
+// import.meta.glob handling as the tests (convex-test and the components' test helpers need
+// the glob, and ship TypeScript that vite must transform).
 import { createServer } from 'vite'
 
 const server = await createServer({
   configFile: false,
   logLevel: 'error',
   appType: 'custom',
-  server: { middlewareMode: true, hmr: false, watch: null },
-  ssr: { noExternal: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/batch-worker'] },
+  server: { middlewareMode: true, hmr: false, ws: false, watch: null },
+  ssr: {
+    noExternal: [
+      'convex-test',
+      '@convex-dev/rate-limiter',
+      '@convex-dev/batch-worker',
+      '@convex-dev/agent',
+      '@convex-dev/persistent-text-streaming',
+    ],
+  },
 })
 try {
   const benchmark = await server.ssrLoadModule('/bench/turnBenchmark.ts')
@@ -15,6 +24,3 @@ try {
 } finally {
   await server.close()
 }
-// Each turn schedules its reply's expiry minutes ahead (convex-test keeps it as a timer);
-// the measurements are printed, so stop here rather than wait for those.
-process.exit(0)
