@@ -3,14 +3,15 @@
 // A script, not a test: it measures and asserts nothing.
 //  1. The chat's thinking choice on Haiku 5.5 and on an always-thinking model (Opus 5.5): each
 //     candidate request, timed from the call to the first answer text and to the end.
-//  2. Tokens per call, Haiku 4.5 next to Haiku 5.5 (and Opus 5.5), for one debrief and its
-//     extraction run through the real backend, read from the modelUsage rows.
+//  2. Tokens and cost per call, Haiku 4.5 next to Haiku 5.5 (and Opus 5.5), for one debrief,
+//     its extraction and a general-chat turn run through the real backend, read from the
+//     modelUsage rows (each priced when written, from the price table).
 import Anthropic from '@anthropic-ai/sdk'
 import { api } from '../convex/_generated/api'
 import { generateReply, MAX_REPLY_TOKENS, THINKING_ROOM_TOKENS } from '../convex/ai/claude'
 import { makeAction, makeUser } from '../tests/support/fixtures'
 import { SIMULATED_THINKING_TOKENS, startModelServer, type ModelServer } from '../tests/support/modelServer'
-import { benchBackendFactory } from './turnBenchmark'
+import { benchBackendFactory } from './backend'
 
 const FIRST_TOKEN_DELAY_MS = 400
 const TOKEN_INTERVAL_MS = 20 // 50 tokens/s, thinking included
@@ -103,7 +104,7 @@ async function candidates(server: ModelServer) {
   return rows
 }
 
-type CallTokens = { label: string; inputTokens: number; outputTokens: number; succeeded: boolean }
+type CallTokens = { label: string; inputTokens: number; outputTokens: number; costMicroUsd?: number; succeeded: boolean }
 
 /** A three-turn debrief and its extraction through the backend, on one model for everything. */
 async function debriefTokens(server: ModelServer, newBackend: () => ReturnType<Awaited<ReturnType<typeof benchBackendFactory>>>, model: string) {
@@ -123,11 +124,15 @@ async function debriefTokens(server: ModelServer, newBackend: () => ReturnType<A
     input: { skills_mentioned: ['PyTorch', 'Data pipelines'], career_interests: ['Interpretability'], career_goals: 'Publish a replication write-up.' },
   })
   await user.as.action(api.enrichment.extraction.extractFromConversation, { profileId: user.profileId, actionId, messages: [] })
+  server.reply({ kind: 'text', text: reply })
+  await user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message: messages[0] })
   const rows = await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
+  const labels = [...messages.map((_, index) => `debrief turn ${index + 1}`), 'extraction', 'general chat turn 1']
   return rows.map((row, index): CallTokens => ({
-    label: index < messages.length ? `debrief turn ${index + 1}` : 'extraction',
+    label: labels[index],
     inputTokens: row.inputTokens,
     outputTokens: row.outputTokens,
+    costMicroUsd: row.costMicroUsd,
     succeeded: row.succeeded,
   }))
 }
@@ -144,6 +149,7 @@ export async function main() {
     const tokens: Record<string, CallTokens[]> = {}
     for (const model of models) tokens[model] = await debriefTokens(server, newBackend, model)
 
+    const dollars = (micro: number | undefined) => (micro === undefined ? 'unpriced' : `$${(micro / 1e6).toFixed(6)}`)
     const ms = (value: number | null) => (value === null ? 'never' : `${Math.round(value)} ms`)
     const lines = [
       `Simulated model: first token after ${FIRST_TOKEN_DELAY_MS} ms, then ${1000 / TOKEN_INTERVAL_MS} tokens/s (thinking too); a ${REPLY_WORDS}-word reply (${REPLY_WORDS} tokens on Haiku 4.5, x1.3 on the newer tokenizer); thinking per request: ${Object.entries(SIMULATED_THINKING_TOKENS).map(([effort, count]) => `${effort} ${count}`).join(', ')} tokens (assumed, not measured on Claude). Medians of ${RUNS} runs.`,
@@ -153,16 +159,16 @@ export async function main() {
       ...chat.map(({ model, request, runs }) =>
         `| ${model} | ${request} | ${runs[0].stopReason} | ${median(runs.map((r) => r.chars))} of ${reply.length} chars | ${ms(runs.some((r) => r.firstTextMs === null) ? null : median(runs.map((r) => r.firstTextMs ?? 0)))} | ${ms(median(runs.map((r) => r.completeMs)))} | ${median(runs.map((r) => r.outputTokens))} |`),
       '',
-      `| tokens per call (input / output), simulated | ${models.join(' | ')} |`,
+      `| tokens per call (input / output) and its cost, simulated | ${models.join(' | ')} |`,
       `|---|${models.map(() => '---').join('|')}|`,
       ...tokens[models[0]].map((call, index) =>
         `| ${call.label} | ${models.map((model) => {
           const row = tokens[model][index]
-          return `${row.inputTokens} / ${row.outputTokens}${row.succeeded ? '' : ' (failed)'}`
+          return `${row.inputTokens} / ${row.outputTokens}, ${dollars(row.costMicroUsd)}${row.succeeded ? '' : ' (failed)'}`
         }).join(' | ')} |`),
       `| total | ${models.map((model) => {
         const rows = tokens[model]
-        return `${rows.reduce((sum, row) => sum + row.inputTokens, 0)} / ${rows.reduce((sum, row) => sum + row.outputTokens, 0)}`
+        return `${rows.reduce((sum, row) => sum + row.inputTokens, 0)} / ${rows.reduce((sum, row) => sum + row.outputTokens, 0)}, ${dollars(rows.reduce((sum, row) => sum + (row.costMicroUsd ?? NaN), 0))}`
       }).join(' | ')} |`,
     ]
     console.log(lines.join('\n'))

@@ -9,7 +9,7 @@ import schema from '../convex/schema'
 import { passwordStep, setAuthEnv, signUpAndVerify, type SignInParams } from '../tests/support/authFlow'
 import { startEmailServer } from '../tests/support/emailServer'
 import { convexModules, type Backend } from '../tests/support/fixtures'
-import { preload } from './turnBenchmark'
+import { preload } from './backend'
 
 const ROUNDS = 12
 // Each account takes 2 of each kind of attempt, within its throttles (10 password checks and

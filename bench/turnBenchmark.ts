@@ -1,80 +1,231 @@
-// npm run bench: drives chat turns through the real SDK against the local model server and
-// prints one table. A script, not a test: it measures and asserts nothing.
-import batchWorkerTest from '@convex-dev/batch-worker/test'
-import rateLimiterTest from '@convex-dev/rate-limiter/test'
-import shardedCounterTest from '@convex-dev/sharded-counter/test'
+// npm run bench: one chat turn, streamed to a subscribed client, by four designs in the same
+// run, on the same scripted model and the same history: this backend in document mode and in
+// delta mode, @convex-dev/agent with its stream deltas, and
+// @convex-dev/persistent-text-streaming as read by a client that did not start the stream.
+// It measures and prints one table; it asserts nothing.
+import agentTest from '@convex-dev/agent/test'
+import textStreamingTest from '@convex-dev/persistent-text-streaming/test'
+import { convexTest } from 'convex-test'
+import { anyApi } from 'convex/server'
+import { getDocumentSize, type Value } from 'convex/values'
 import os from 'node:os'
 import { api } from '../convex/_generated/api'
-import type { Doc, Id } from '../convex/_generated/dataModel'
-import { costMicroUsd } from '../convex/ai/prices'
-import { convexTest } from 'convex-test'
-import schema from '../convex/schema'
-import { convexModules, makeAction, makeUser, type Backend } from '../tests/support/fixtures'
-import { startModelServer, type ModelServer } from '../tests/support/modelServer'
+import type { Id } from '../convex/_generated/dataModel'
+import { watchCommits, type CommittedWrite } from '../tests/support/commitWatcher'
+import { makeAction, makeUser, seedMessages } from '../tests/support/fixtures'
+import { startModelServer, wordChunks, type ModelServer } from '../tests/support/modelServer'
+import agentSchema from './peers/agent/convex/schema'
+import textStreamingSchema from './peers/textStreaming/convex/schema'
+import { benchBackendFactory, preload } from './backend'
+import {
+  AgentClient,
+  DeltaModeClient,
+  DocumentModeClient,
+  TextStreamingOtherClient,
+  type Push,
+  type SimulatedClient,
+} from './simulatedClients'
 
 const FIRST_TOKEN_DELAY_MS = 400
-const TOKENS_PER_REPLY = 100
-const TOKEN_INTERVAL_MS = 20 // 50 tokens/s: about 2 s for a reply
-const POLL_INTERVAL_MS = 5
-const TURNS_PER_MODE = 5
-const GENERAL_CHAT_SIZES = [0, 1_000, 5_000]
-const DEBRIEF_MESSAGE_COUNTS = [0, 2_000] // spread over 200 actions of the same profile
+const STREAM_MS = 2_000
+const REPLY =
+  'That sounds like a solid first replication. Getting induction heads to appear in a small model is a real ' +
+  'milestone, and it says a lot about how carefully you debugged it. Which part took the longest: the data ' +
+  'pipeline, the training runs, or reading the attention patterns? Once I know that, I can suggest a good next ' +
+  'step, perhaps a second paper or a short write-up. If you kept notes, a blog post would also help the others ' +
+  'who are trying the same thing this year.'
+const REPLY_BYTES = Buffer.byteLength(REPLY)
+const REPLY_CHUNKS = wordChunks(REPLY)
+const TOKEN_INTERVAL_MS = Math.round(STREAM_MS / (REPLY_CHUNKS.length - 1))
+const TURNS_PER_CELL = Number(process.env.BENCH_TURNS ?? 3)
 
-type TransactionRecord = {
-  name: string
-  documentsRead: number
-  bytesRead: number
-  documentsWritten: number
+type Chat = 'general' | 'debrief'
+const SCENARIOS: { label: string; chat: Chat; priorMessages: number }[] = [
+  { label: 'general chat, 10 messages', chat: 'general', priorMessages: 10 },
+  { label: 'general chat, 100 messages', chat: 'general', priorMessages: 100 },
+  { label: 'general chat, 500 messages', chat: 'general', priorMessages: 500 },
+  { label: 'debrief, turn 1', chat: 'debrief', priorMessages: 0 },
+  { label: 'debrief, turn 5', chat: 'debrief', priorMessages: 8 },
+  { label: 'debrief, turn 10', chat: 'debrief', priorMessages: 18 },
+]
+
+const DESIGNS = ['document', 'deltas', 'agent', 'textStreaming'] as const
+type Design = (typeof DESIGNS)[number]
+const DESIGN_LABELS: Record<Design, string> = {
+  document: "this backend, liveReply 'document'",
+  deltas: "this backend, liveReply 'deltas'",
+  agent: '@convex-dev/agent (deltas, page of 10)',
+  textStreaming: '@convex-dev/persistent-text-streaming (other clients)',
 }
 
-/** Every transaction that an action runs, with its metrics, in order. */
-const transactions: TransactionRecord[] = []
-
-type RegisteredFunction = {
-  isQuery?: boolean
-  isMutation?: boolean
-  isInternal?: boolean
-  _handler: (ctx: MetricsCtx, args: unknown) => Promise<unknown>
+/** About 300 characters, different for every message. */
+function historyMessage(index: number): { role: 'user' | 'assistant'; content: string } {
+  const role = index % 2 === 0 ? 'user' : 'assistant'
+  const base =
+    role === 'user'
+      ? `(${index}) I have spent the last few years building data pipelines and training models for a retail company. `
+      : `(${index}) That background is useful for safety work: evaluation, interpretability tooling and data quality all need it. `
+  const filler = 'I would like to understand which of these paths fits my skills, my time and what I want to learn next. '
+  return { role, content: (base + filler + filler).slice(0, 300) }
 }
-type MetricsCtx = {
-  meta: {
-    getTransactionMetrics: () => Promise<{
-      documentsRead: { used: number }
-      bytesRead: { used: number }
-      documentsWritten: { used: number }
-    }>
+
+type TurnMeasure = {
+  firstTextAfterModelMs: number
+  pushes: Push[]
+  dbBytes: number
+}
+
+async function backendFactories() {
+  const ours = await benchBackendFactory()
+  const agentApp = await preload(import.meta.glob('./peers/agent/convex/**/*.ts'))
+  const agent = await preload(agentTest.modules)
+  const textStreamingApp = await preload(import.meta.glob('./peers/textStreaming/convex/**/*.ts'))
+  const textStreaming = await preload(textStreamingTest.modules)
+  return {
+    ours,
+    agent: () => {
+      const t = convexTest(agentSchema, agentApp)
+      t.registerComponent('agent', agentTest.schema, agent)
+      return t
+    },
+    textStreaming: () => {
+      const t = convexTest(textStreamingSchema, textStreamingApp)
+      t.registerComponent('persistentTextStreaming', textStreamingTest.schema, textStreaming)
+      return t
+    },
   }
 }
+type Factories = Awaited<ReturnType<typeof backendFactories>>
+type AnyBackend = ReturnType<Factories[keyof Factories]>
 
-/** Wraps each internal query and mutation so it records its own transaction metrics. */
-function instrument(modules: typeof convexModules): typeof convexModules {
-  const wrapped: typeof convexModules = {}
-  for (const [path, load] of Object.entries(modules)) {
-    wrapped[path] = async () => {
-      const module = (await load()) as Record<string, unknown>
-      const out: Record<string, unknown> = { ...module }
-      for (const [exportName, value] of Object.entries(module)) {
-        const fn = value as RegisteredFunction | undefined
-        if (!fn || !fn.isInternal || !(fn.isQuery || fn.isMutation) || !fn._handler) continue
-        const name = `${path.replace(/^.*convex\//, '').replace(/\.ts$/, '')}:${exportName}`
-        out[exportName] = Object.assign(Object.create(Object.getPrototypeOf(fn)), fn, {
-          _handler: async (ctx: MetricsCtx, args: unknown) => {
-            const result = await fn._handler(ctx, args)
-            const metrics = await ctx.meta.getTransactionMetrics()
-            transactions.push({
-              name,
-              documentsRead: metrics.documentsRead.used,
-              bytesRead: metrics.bytesRead.used,
-              documentsWritten: metrics.documentsWritten.used,
-            })
-            return result
-          },
-        })
-      }
-      return out
+/** The documents that hold a reply or its stream, in each design. */
+const REPLY_DOCUMENTS: Record<Design, (write: CommittedWrite) => boolean> = {
+  document: (w) => w.component === '' && w.table === 'enrichmentMessages' && w.value?.role === 'assistant',
+  deltas: (w) =>
+    w.component === '' &&
+    ((w.table === 'enrichmentMessages' && w.value?.role === 'assistant') || w.table === 'liveReplyChunks'),
+  agent: (w) =>
+    w.component === 'agent' &&
+    (w.table === 'streamingMessages' ||
+      w.table === 'streamDeltas' ||
+      (w.table === 'messages' && (w.value?.message as { role?: string } | undefined)?.role === 'assistant')),
+  textStreaming: (w) => w.component === 'persistentTextStreaming' && (w.table === 'streams' || w.table === 'chunks'),
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Runs one turn with `client` subscribed, counting pushes and the reply's DB bytes. */
+async function measureTurn(
+  t: AnyBackend,
+  server: ModelServer,
+  design: Design,
+  client: SimulatedClient,
+  drive: () => Promise<void>,
+): Promise<TurnMeasure> {
+  await client.prime()
+  let dbBytes = 0
+  const requestIndex = server.requests.length
+  server.reply({
+    kind: 'text',
+    text: REPLY,
+    chunks: REPLY_CHUNKS,
+    firstTokenDelayMs: FIRST_TOKEN_DELAY_MS,
+    chunkIntervalMs: TOKEN_INTERVAL_MS,
+  })
+  const watcher = await watchCommits(t, async (writes) => {
+    for (const write of writes) {
+      if (write.value && REPLY_DOCUMENTS[design](write)) dbBytes += getDocumentSize(write.value as Record<string, Value>)
     }
+    await client.refresh(writes)
+  })
+  await drive()
+  await watcher.stop()
+  const firstToken = server.requests[requestIndex]?.firstTextAt
+  if (firstToken === undefined || client.firstTextAt === undefined) {
+    throw new Error(`${design}: the model sent no text, or the client never saw any`)
   }
-  return wrapped
+  return { firstTextAfterModelMs: client.firstTextAt - firstToken, pushes: client.pushes, dbBytes }
+}
+
+const ourBackends: ReturnType<Factories['ours']>[] = []
+
+async function ourTurn(factories: Factories, server: ModelServer, scenario: (typeof SCENARIOS)[number], design: 'document' | 'deltas') {
+  const t = factories.ours()
+  ourBackends.push(t)
+  const user = await makeUser(t, { name: 'Bench User', headline: 'ML engineer moving into AI safety', skills: ['Python'] })
+  const actionId: Id<'careerActions'> | undefined =
+    scenario.chat === 'debrief' ? await makeAction(t, user.profileId, { status: 'done', completedAt: 1 }) : undefined
+  const link = actionId ? { actionId } : {}
+  await seedMessages(
+    t,
+    user.profileId,
+    Array.from({ length: scenario.priorMessages }, (_, i) => ({ ...historyMessage(i), ...link })),
+  )
+  const readChat = () =>
+    actionId
+      ? user.as.query(api.enrichment.queries.getCompletionMessagesPublic, { profileId: user.profileId, actionId })
+      : user.as.query(api.enrichment.queries.getMessagesPublic, { profileId: user.profileId })
+  const client =
+    design === 'document'
+      ? new DocumentModeClient(readChat)
+      : new DeltaModeClient(readChat, (cursor) =>
+          user.as.query(api.enrichment.queries.getLiveReply, {
+            profileId: user.profileId,
+            ...link,
+            ...(cursor !== undefined && { cursor }),
+          }),
+        )
+  const message = 'I finished replicating the induction heads paper.'
+  return await measureTurn(t, server, design, client, async () => {
+    if (actionId) {
+      await user.as.action(api.enrichment.conversation.sendCompletionMessage, {
+        profileId: user.profileId, actionId, message, liveReply: design,
+      })
+    } else {
+      await user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message, liveReply: design })
+    }
+  })
+}
+
+async function agentTurn(factories: Factories, server: ModelServer, scenario: (typeof SCENARIOS)[number]) {
+  const t = factories.agent()
+  const chat = anyApi.chat
+  const history = Array.from({ length: scenario.priorMessages }, (_, i) => historyMessage(i))
+  const threadId: string = await t.mutation(chat.createThreadWithHistory, { messages: history })
+  const client = new AgentClient((args) => t.query(chat.listThreadMessages, { threadId, ...args }))
+  return await measureTurn(t, server, 'agent', client, async () => {
+    await t.mutation(chat.sendMessage, { threadId, prompt: 'I finished replicating the induction heads paper.' })
+    // The reply is written by the scheduled action; wait for it to finish.
+    for (let attempt = 0; attempt < 1_000; attempt++) {
+      await t.finishInProgressScheduledFunctions()
+      if (await t.query(chat.replyFinished, { threadId })) return
+      await sleep(10)
+    }
+    throw new Error('agent: the reply never finished')
+  })
+}
+
+async function textStreamingTurn(factories: Factories, server: ModelServer, scenario: (typeof SCENARIOS)[number]) {
+  const t = factories.textStreaming()
+  const messages = anyApi.messages
+  const exchanges = []
+  for (let i = 0; i + 1 < scenario.priorMessages; i += 2) {
+    exchanges.push({ prompt: historyMessage(i).content, reply: historyMessage(i + 1).content })
+  }
+  await t.mutation(messages.seedHistory, { exchanges })
+  const client = new TextStreamingOtherClient(
+    () => t.query(messages.listMessages, {}),
+    (streamId) => t.query(messages.getChatBody, { streamId }),
+  )
+  return await measureTurn(t, server, 'textStreaming', client, async () => {
+    const streamId: string = await t.mutation(messages.sendMessage, {
+      prompt: 'I finished replicating the induction heads paper.',
+    })
+    // The browser that asked reads the HTTP stream to its end; the component saves as it goes.
+    const response = await t.fetch('/chat-stream', { method: 'POST', body: JSON.stringify({ streamId }) })
+    const streamed = await response.text()
+    if (streamed !== REPLY) throw new Error('persistent-text-streaming: the HTTP stream did not carry the reply')
+  })
 }
 
 const median = (values: number[]) => {
@@ -83,294 +234,98 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
-function scriptReply(server: ModelServer) {
-  const chunks = Array.from({ length: TOKENS_PER_REPLY }, (_, i) => `word${i} `)
-  server.reply({
-    kind: 'text',
-    text: chunks.join(''),
-    chunks,
-    firstTokenDelayMs: FIRST_TOKEN_DELAY_MS,
-    chunkIntervalMs: TOKEN_INTERVAL_MS,
-  })
+/** Pushes of the chat query other than its first and last in the turn (the turn's start and end). */
+function streamingPushes(pushes: Push[]): Push[] {
+  const chat = pushes.map((push, index) => (push.kind === 'chat' ? index : -1)).filter((index) => index >= 0)
+  const edges = new Set([chat[0], chat.at(-1)])
+  return pushes.filter((_, index) => !edges.has(index))
 }
 
-type TurnMeasure = {
-  firstVisibleMs: number
-  firstVisibleAfterModelMs: number
-  completeMs: number
-  transactions: TransactionRecord[]
-  charsSent: number
-}
-
-/** One debrief turn, timed as a subscriber would see it (a poll of the frontend's query). */
-async function timedDebriefTurn(
-  t: Backend,
-  server: ModelServer,
-  user: Awaited<ReturnType<typeof makeUser>>,
-  actionId: Id<'careerActions'>,
-  message: string,
-): Promise<TurnMeasure> {
-  const before = (
-    await user.as.query(api.enrichment.queries.getCompletionMessagesPublic, {
-      profileId: user.profileId,
-      actionId,
-    })
-  ).length
-  scriptReply(server)
-  const firstTransaction = transactions.length
-  const requestIndex = server.requests.length
-  const start = performance.now()
-  let firstVisibleAt: number | undefined
-  let done = false
-  const turn = user.as
-    .action(api.enrichment.conversation.sendCompletionMessage, {
-      profileId: user.profileId,
-      actionId,
-      message,
-    })
-    .finally(() => (done = true))
-  while (!done && firstVisibleAt === undefined) {
-    const messages = await user.as.query(api.enrichment.queries.getCompletionMessagesPublic, {
-      profileId: user.profileId,
-      actionId,
-    })
-    const reply = messages.slice(before).find((m) => m.role === 'assistant')
-    if (reply && reply.content.length > 0) firstVisibleAt = performance.now()
-    else await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
-  }
-  await turn
-  const completeAt = performance.now()
-  firstVisibleAt ??= completeAt
-  const request = server.requests[requestIndex]
-  const modelFirstTokenAt = request.firstTextAt ?? request.receivedAt + FIRST_TOKEN_DELAY_MS
+function summarize(measures: TurnMeasure[]) {
+  const sum = (pushes: Push[]) => pushes.reduce((total, push) => total + push.bytes, 0)
   return {
-    firstVisibleMs: firstVisibleAt - start,
-    firstVisibleAfterModelMs: firstVisibleAt - modelFirstTokenAt,
-    completeMs: completeAt - start,
-    transactions: transactions.slice(firstTransaction),
-    charsSent:
-      (request.body.system ?? '').length +
-      request.body.messages.reduce((sum, m) => sum + m.content.length, 0),
+    firstText: median(measures.map((m) => m.firstTextAfterModelMs)),
+    pushes: median(measures.map((m) => m.pushes.length)),
+    chatPushes: median(measures.map((m) => m.pushes.filter((push) => push.kind === 'chat').length)),
+    bytes: median(measures.map((m) => sum(m.pushes))),
+    streamingBytes: median(measures.map((m) => sum(streamingPushes(m.pushes)))),
+    dbBytes: median(measures.map((m) => m.dbBytes)),
   }
 }
 
-async function newDebrief(t: Backend) {
-  const user = await makeUser(t, {
-    name: 'Bench User',
-    headline: 'ML engineer moving into AI safety',
-    skills: ['Python', 'PyTorch'],
-  })
-  const actionId = await makeAction(t, user.profileId, { status: 'done' })
-  return { user, actionId }
-}
-
-const isFlush = (record: TransactionRecord) => record.name.endsWith(':writeReplyProgress')
-const sum = (records: TransactionRecord[], key: keyof Omit<TransactionRecord, 'name'>) =>
-  records.reduce((total, record) => total + record[key], 0)
-
-type ModuleMap = Record<string, () => Promise<unknown>>
+const kb = (bytes: number) => (bytes >= 10_000 ? `${(bytes / 1000).toFixed(0)} KB` : bytes >= 1_000 ? `${(bytes / 1000).toFixed(1)} KB` : `${bytes} B`)
+const times = (bytes: number) => `${(bytes / REPLY_BYTES).toFixed(bytes / REPLY_BYTES >= 10 ? 0 : 1)}×`
 
 /**
- * Loads every module once, up front, and serves it from memory. Vite's loader sets a timer on
- * each load and convex-test refuses timers inside a transaction, so nothing may load mid-turn.
+ * convex-test keeps every scheduled job as a timer, cancelled or not: this backend's reply
+ * expiry (cancelled when the turn ends) and the agent component's stream clean-ups, minutes
+ * ahead. None is due within the benchmark; those timers must not keep it from exiting.
  */
-export async function preload(map: ModuleMap): Promise<ModuleMap> {
-  const loadable = (path: string) => !/(\.d|\.test|convex\.config)\.ts$/.test(path)
-  const loaded: ModuleMap = {}
-  for (const [path, load] of Object.entries(map)) {
-    if (!loadable(path)) {
-      loaded[path] = load // convex-test reads these paths but never loads them
-      continue
-    }
-    const module = await load()
-    loaded[path] = async () => module
-  }
-  return loaded
+function letLongTimersLapse() {
+  const setTimeoutBefore = globalThis.setTimeout
+  const lapsing = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = setTimeoutBefore(handler, ms, ...args)
+    if ((ms ?? 0) >= 60_000) timer.unref()
+    return timer
+  }) as typeof setTimeout
+  globalThis.setTimeout = lapsing
 }
 
-/** The tests' backend, with instrumented app modules and preloaded components. */
-export async function benchBackendFactory() {
-  const app = await preload(instrument(convexModules))
-  const rateLimiter = await preload(rateLimiterTest.modules)
-  const batchWorker = await preload(batchWorkerTest.modules)
-  const shardedCounter = await preload(shardedCounterTest.modules)
-  return () => {
-    const t = convexTest(schema, app)
-    t.registerComponent('rateLimiter', rateLimiterTest.schema, rateLimiter)
-    t.registerComponent('rateLimiter/batchWorker', batchWorkerTest.schema, batchWorker)
-    t.registerComponent('shardedCounter', shardedCounterTest.schema, shardedCounter)
-    return t
+async function pendingExpiryJobs() {
+  let pending = 0
+  for (const t of ourBackends) {
+    const jobs = await t.run(async (ctx) => ctx.db.system.query('_scheduled_functions').collect())
+    pending += jobs.filter((job) => job.name.includes('expireReply') && job.state.kind === 'pending').length
   }
-}
-
-const COST_TURNS = 4
-const COST_MESSAGES = [
-  'I replicated the induction heads paper on a two-layer transformer.',
-  'The hardest part was getting the attention patterns to match the figures.',
-  'I learned a lot about TransformerLens and careful ablations.',
-  'Next I want to try it on a larger model.',
-]
-
-/** Mean usage and cost per call of each chat, from the usage rows the turns wrote. */
-async function measureCosts(newBackend: () => Backend, server: ModelServer): Promise<string[]> {
-  const t = newBackend()
-  const reply = Array.from({ length: TOKENS_PER_REPLY }, (_, i) => `word${i} `)
-  // One user per chat, so neither meets the chat rate limit's burst.
-  const general = await newDebrief(t)
-  const debrief = await newDebrief(t)
-  for (const message of COST_MESSAGES.slice(0, COST_TURNS)) {
-    for (const { user, actionId } of [general, debrief]) {
-      server.reply({ kind: 'text', text: reply.join(''), chunks: reply })
-      if (user === general.user) {
-        await user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
-      } else {
-        await user.as.action(api.enrichment.conversation.sendCompletionMessage, { profileId: user.profileId, actionId, message })
-      }
-    }
-  }
-  for (const { user, actionId } of [general, debrief]) {
-    server.reply({ kind: 'tool', name: 'save_profile_updates', input: { skills_mentioned: ['TransformerLens'], career_interests: ['interpretability'] } })
-    const transcript = await user.as.query(api.enrichment.queries.getMessagesPublic, { profileId: user.profileId })
-    await user.as.action(api.enrichment.extraction.extractFromConversation, {
-      profileId: user.profileId,
-      messages: transcript.map(({ role, content }) => ({ role, content })),
-      ...(user === debrief.user && { actionId }),
-    })
-  }
-  const rows: Doc<'modelUsage'>[] = await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
-  const dollars = (micro: number) => `$${(micro / 1e6).toFixed(6)}`
-  return (['general', 'debrief', 'extraction'] as const).map((chat) => {
-    const calls = rows.filter((row) => row.chat === chat)
-    const mean = (value: (row: Doc<'modelUsage'>) => number) => calls.reduce((sum, row) => sum + value(row), 0) / calls.length
-    const onHaiku55 = (factor: number) =>
-      mean((row) => costMicroUsd('claude-haiku-5-5', { inputTokens: Math.round(row.inputTokens * factor), outputTokens: Math.round(row.outputTokens * factor) }))
-    return `| ${chat} | ${Math.round(mean((row) => row.inputTokens))} | ${Math.round(mean((row) => row.outputTokens))} | ${dollars(mean((row) => row.costMicroUsd ?? NaN))} | ${dollars(onHaiku55(1))} | ${dollars(onHaiku55(1.3))} |`
-  })
+  return pending
 }
 
 export async function main() {
+  letLongTimersLapse()
   const server = await startModelServer()
   process.env.ANTHROPIC_API_KEY = 'bench-key'
   process.env.ANTHROPIC_BASE_URL = server.url
-  const newBackend = await benchBackendFactory()
   try {
-    // 1. Latency: streamed and unstreamed turns interleaved in the same run.
-    const byMode: Record<'streamed' | 'unstreamed', TurnMeasure[]> = { streamed: [], unstreamed: [] }
-    for (let round = 0; round < TURNS_PER_MODE; round++) {
-      for (const mode of ['streamed', 'unstreamed'] as const) {
-        process.env.CHAT_STREAMING = mode === 'streamed' ? 'on' : 'off'
-        const t = newBackend()
-        const { user, actionId } = await newDebrief(t)
-        byMode[mode].push(await timedDebriefTurn(t, server, user, actionId, 'I replicated it!'))
+    const factories = await backendFactories()
+    const results = new Map<string, TurnMeasure[]>()
+    const only = process.env.BENCH_DESIGNS?.split(',')
+    const designs = DESIGNS.filter((design) => !only || only.includes(design))
+    const turn = (design: Design, scenario: (typeof SCENARIOS)[number]) =>
+      design === 'agent'
+        ? agentTurn(factories, server, scenario)
+        : design === 'textStreaming'
+          ? textStreamingTurn(factories, server, scenario)
+          : ourTurn(factories, server, scenario, design)
+    // One turn of each design first, not counted: the first run of any code path is slower.
+    for (const design of designs) await turn(design, SCENARIOS[0])
+    for (let round = 0; round < TURNS_PER_CELL; round++) {
+      for (const scenario of SCENARIOS) {
+        for (const design of designs) {
+          const key = `${scenario.label}|${design}`
+          results.set(key, [...(results.get(key) ?? []), await turn(design, scenario)])
+        }
       }
     }
-    process.env.CHAT_STREAMING = 'on'
-
-    // 2. Cost per debrief turn next to a general chat of growing length (turn 2 of a debrief).
-    const readsBySize: { size: number; documentsRead: number; bytesRead: number; charsSent: number }[] = []
-    for (const size of GENERAL_CHAT_SIZES) {
-      const t = newBackend()
-      const { user, actionId } = await newDebrief(t)
-      await t.run(async (ctx) => {
-        for (let i = 0; i < size; i++) {
-          await ctx.db.insert('enrichmentMessages', {
-            profileId: user.profileId,
-            role: i % 2 === 0 ? 'user' : 'assistant',
-            content: `General chat message ${i} about my background and interests.`,
-            createdAt: i,
-          })
-        }
-      })
-      await timedDebriefTurn(t, server, user, actionId, 'I replicated it!')
-      const second = await timedDebriefTurn(t, server, user, actionId, 'The hardest part was the data.')
-      // begin + finish; each flush reads the one reply document and is counted apart.
-      const turnTransactions = second.transactions.filter((record) => !isFlush(record))
-      readsBySize.push({
-        size,
-        documentsRead: sum(turnTransactions, 'documentsRead'),
-        bytesRead: sum(turnTransactions, 'bytesRead'),
-        charsSent: second.charsSent,
-      })
-    }
-
-    // 3. Cost per general-chat turn with many debrief messages on the same profile.
-    const generalReads: { debriefMessages: number; documentsRead: number; bytesRead: number }[] = []
-    for (const count of DEBRIEF_MESSAGE_COUNTS) {
-      const t = newBackend()
-      const { user } = await newDebrief(t)
-      await t.run(async (ctx) => {
-        for (let a = 0; a < count / 10; a++) {
-          const actionId = await ctx.db.insert('careerActions', {
-            profileId: user.profileId, type: 'volunteer', title: `Action ${a}`, description: 'Done.',
-            rationale: 'Bench.', status: 'done', generatedAt: 0, modelVersion: 'bench',
-          })
-          for (let i = 0; i < 10; i++) {
-            await ctx.db.insert('enrichmentMessages', {
-              profileId: user.profileId, actionId, role: i % 2 === 0 ? 'user' : 'assistant',
-              content: `Debrief message ${i} of action ${a}.`, createdAt: a * 10 + i,
-            })
-          }
-        }
-      })
-      let records: TransactionRecord[] = []
-      for (const message of ['I studied maths.', 'I want to work on interpretability.']) {
-        server.reply({ kind: 'text', text: 'Tell me more about that.' })
-        const first = transactions.length
-        await user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
-        records = transactions.slice(first).filter((record) => !isFlush(record))
-      }
-      generalReads.push({
-        debriefMessages: count,
-        documentsRead: sum(records, 'documentsRead'),
-        bytesRead: sum(records, 'bytesRead'),
-      })
-    }
-
-    // 4. What a turn costs: the usage the model server reported, priced by the price table.
-    const costRows = await measureCosts(newBackend, server)
-
-    const row = (label: string, streamed: string, unstreamed: string) =>
-      `| ${label} | ${streamed} | ${unstreamed} |`
-    const ms = (value: number) => `${Math.round(value)} ms`
-    const s = byMode.streamed
-    const u = byMode.unstreamed
-    const firstS = median(s.map((m) => m.firstVisibleMs))
-    const firstU = median(u.map((m) => m.firstVisibleMs))
-    const completeS = median(s.map((m) => m.completeMs))
-    const completeU = median(u.map((m) => m.completeMs))
-    const txns = (m: TurnMeasure[]) => median(m.map((x) => x.transactions.filter((r) => !isFlush(r)).length))
-    const flushes = (m: TurnMeasure[]) => median(m.map((x) => x.transactions.filter(isFlush).length))
 
     const lines = [
-      `Model: first token after ${FIRST_TOKEN_DELAY_MS} ms, then ${TOKENS_PER_REPLY} tokens at ${1000 / TOKEN_INTERVAL_MS}/s; ${TURNS_PER_MODE} turns per mode, medians.`,
+      `Model: first token after ${FIRST_TOKEN_DELAY_MS} ms, then ${REPLY_CHUNKS.length} tokens ${TOKEN_INTERVAL_MS} ms apart; reply ${REPLY_BYTES} bytes.`,
+      `History messages about 300 characters each. ${TURNS_PER_CELL} turns per cell, medians; each turn on a fresh backend.`,
       `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, convex-test`,
       '',
-      '| per debrief turn | streamed | unstreamed |',
-      '|---|---|---|',
-      row('first text visible to a subscriber', ms(firstS), ms(firstU)),
-      row('first text visible after the model\'s first token', ms(median(s.map((m) => m.firstVisibleAfterModelMs))), ms(median(u.map((m) => m.firstVisibleAfterModelMs)))),
-      row('turn complete', ms(completeS), ms(completeU)),
-      row('first visible, streamed / unstreamed', (firstS / firstU).toFixed(3), '1'),
-      row('complete, streamed / unstreamed', (completeS / completeU).toFixed(3), '1'),
-      row('transactions per turn (excluding flushes)', String(txns(s)), String(txns(u))),
-      row('stream flushes per turn', String(flushes(s)), String(flushes(u))),
-      row('writes to the reply document (insert + flushes + final)', String(flushes(s) + 2), String(flushes(u) + 2)),
-      row('characters sent to the model (turn 1)', String(median(s.map((m) => m.charsSent))), String(median(u.map((m) => m.charsSent)))),
-      '',
-      '| general-chat messages on the profile | documents read, debrief turn 2 (begin + finish) | bytes read | characters sent to the model |',
-      '|---|---|---|---|',
-      ...readsBySize.map((r) => `| ${r.size} | ${r.documentsRead} | ${r.bytesRead} | ${r.charsSent} |`),
-      '',
-      '| debrief messages on the profile | documents read, general-chat turn 2 (begin + finish) | bytes read |',
-      '|---|---|---|',
-      ...generalReads.map((r) => `| ${r.debriefMessages} | ${r.documentsRead} | ${r.bytesRead} |`),
-      '',
-      `Cost per call, mean over ${COST_TURNS} turns of each chat (replies of ${TOKENS_PER_REPLY} tokens) and one extraction after each chat:`,
-      '',
-      '| chat | input tokens | output tokens | Haiku 4.5 (stored on the row) | Haiku 5.5, same tokens | Haiku 5.5, tokens +30% |',
-      '|---|---|---|---|---|---|',
-      ...costRows,
+      '| history | design | first text after the model\'s first token | pushes per turn (chat query) | bytes pushed per turn | ÷ reply | while streaming ÷ reply | DB bytes written for the reply | ÷ reply |',
+      '|---|---|---|---|---|---|---|---|---|',
     ]
+    for (const scenario of SCENARIOS) {
+      for (const design of designs) {
+        const s = summarize(results.get(`${scenario.label}|${design}`) ?? [])
+        lines.push(
+          `| ${scenario.label} | ${DESIGN_LABELS[design]} | ${Math.round(s.firstText)} ms | ${s.pushes} (${s.chatPushes}) | ${kb(s.bytes)} | ${times(s.bytes)} | ${times(s.streamingBytes)} | ${kb(s.dbBytes)} | ${times(s.dbBytes)} |`,
+        )
+      }
+    }
+    if (designs.includes('document') || designs.includes('deltas')) {
+      lines.push('', `Reply expiry jobs of this backend still pending after the run: ${await pendingExpiryJobs()}`)
+    }
     console.log(lines.join('\n'))
   } finally {
     await server.close()

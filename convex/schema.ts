@@ -65,6 +65,13 @@ export const messageRole = v.union(v.literal('user'), v.literal('assistant'))
  */
 export const messageStatus = v.union(v.literal('streaming'), v.literal('failed'))
 
+/**
+ * How a reply reaches the client while it is written. `document`: into its message document,
+ * which the chat queries return. `deltas`: into liveReplyChunks, read with getLiveReply; the
+ * message document is written only when the turn starts and when it ends.
+ */
+export const liveReplyMode = v.union(v.literal('document'), v.literal('deltas'))
+
 export const usageChat = v.union(
   v.literal('general'),
   v.literal('debrief'),
@@ -133,12 +140,23 @@ export default defineSchema({
     // Set on completion-debrief messages; absent on the general enrichment chat.
     actionId: v.optional(v.id('careerActions')),
     status: v.optional(messageStatus),
+    // While a reply streams: the scheduled job that settles it if its action dies, so the
+    // finishing transaction can cancel it. Removed when the reply is settled.
+    expiryJobId: v.optional(v.id('_scheduled_functions')),
     createdAt: v.number(),
   })
     .index('by_profile', ['profileId', 'createdAt'])
     .index('by_action', ['actionId', 'createdAt'])
     // The general chat reads (profileId, actionId = undefined) so it never walks debriefs.
     .index('by_profile_chat', ['profileId', 'actionId', 'createdAt']),
+
+  // The text of a reply being written with liveReply 'deltas': each chunk written once, in
+  // order (seq 0, 1, ...). The chat queries never read it; a finished reply's chunks are deleted.
+  liveReplyChunks: defineTable({
+    replyId: v.id('enrichmentMessages'),
+    seq: v.number(),
+    text: v.string(),
+  }).index('by_reply', ['replyId', 'seq']),
 
   // One row per model call, so cost per user can be read.
   modelUsage: defineTable({

@@ -430,6 +430,27 @@ describe('account.deleteMyData', () => {
     expect(await documentsNaming(t, ada.names)).toEqual([])
   })
 
+  test('a reply being written in delta mode when deletion starts: its live chunks go too', async () => {
+    vi.useFakeTimers()
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t, { name: 'Ada' })
+    const replyId = await t.run(async (ctx) => {
+      const replyId = await ctx.db.insert('enrichmentMessages', {
+        profileId, role: 'assistant', content: '', status: 'streaming', createdAt: Date.now(),
+      })
+      for (const [seq, text] of ['Con', 'grat', 'ulations'].entries()) {
+        await ctx.db.insert('liveReplyChunks', { replyId, seq, text })
+      }
+      return replyId
+    })
+    expect(await as.mutation(api.account.deleteMyData, {})).toBeNull()
+    await t.finishAllScheduledFunctions(vi.runAllTimers)
+    const chunks = await t.run((ctx) =>
+      ctx.db.query('liveReplyChunks').withIndex('by_reply', (q) => q.eq('replyId', replyId)).collect(),
+    )
+    expect(chunks).toEqual([])
+  })
+
   test('a user with no profile and nothing else: the user and their sign-in records go', async () => {
     vi.useFakeTimers()
     const t = setupBackend()

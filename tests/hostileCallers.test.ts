@@ -182,6 +182,37 @@ describe('enrichment.queries.getCompletionMessagesPublic', () => {
   })
 })
 
+describe('enrichment.queries.getLiveReply', () => {
+  /** The victim has a delta reply being written in each chat, so a leak would show its text. */
+  beforeEach(async () => {
+    await w.t.run(async (ctx) => {
+      for (const actionId of [undefined, w.victimActions.done]) {
+        const replyId = await ctx.db.insert('enrichmentMessages', {
+          profileId: w.victimProfile, role: 'assistant', content: '', status: 'streaming',
+          ...(actionId && { actionId }), createdAt: 5_000,
+        })
+        await ctx.db.insert('liveReplyChunks', { replyId, seq: 0, text: 'Victim live secret' })
+      }
+    })
+  })
+
+  test.each(['signedOut', 'stranger', 'attacker'] as const)('%s with the victim\'s ids: null', async (caller) => {
+    const getLiveReply = api.enrichment.queries.getLiveReply
+    expect(await quietly(() => client(caller).query(getLiveReply, { profileId: w.victimProfile }))).toBeNull()
+    const debrief = { profileId: w.victimProfile, actionId: w.victimActions.done }
+    expect(await quietly(() => client(caller).query(getLiveReply, debrief))).toBeNull()
+  })
+
+  test('own profile with the victim\'s action, or the victim\'s profile with own action: null', async () => {
+    const getLiveReply = api.enrichment.queries.getLiveReply
+    const mixed = [
+      { profileId: w.attackerProfile, actionId: w.victimActions.done },
+      { profileId: w.victimProfile, actionId: w.attackerDone },
+    ]
+    for (const args of mixed) expect(await quietly(() => w.attacker.query(getLiveReply, args))).toBeNull()
+  })
+})
+
 describe('enrichment.conversation.sendMessage', () => {
   test('signed out', async () => {
     const args = { profileId: w.victimProfile, message: 'hello' }

@@ -60,6 +60,10 @@ const READS: Record<string, { call: Call; signedOut: unknown }> = {
       c.query(api.enrichment.queries.getCompletionMessagesPublic, { profileId: w.profileId, actionId: w.actions.done }),
     signedOut: [],
   },
+  'enrichment/queries:getLiveReply': {
+    call: (c, w) => c.query(api.enrichment.queries.getLiveReply, { profileId: w.profileId }),
+    signedOut: null,
+  },
   'auth:isAuthenticated': { call: (c) => c.query(api.auth.isAuthenticated, {}), signedOut: false },
   // Operators' reads refuse instead of returning empty (Ada is an operator in these tests).
   'admin:usageReport': {
@@ -139,6 +143,13 @@ async function signedInOwner(t: Backend) {
     { role: 'user', content: 'I replicated it', actionId: actions.done },
     { role: 'assistant', content: 'Well done', actionId: actions.done },
   ])
+  // A reply being written in delta mode, so getLiveReply has something to show its owner.
+  await t.run(async (ctx) => {
+    const replyId = await ctx.db.insert('enrichmentMessages', {
+      profileId, role: 'assistant', content: '', status: 'streaming', createdAt: Date.now(),
+    })
+    await ctx.db.insert('liveReplyChunks', { replyId, seq: 0, text: 'Half a rep' })
+  })
   return { client, tokens, world: { profileId, actions } }
 }
 

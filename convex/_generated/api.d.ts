@@ -30,6 +30,7 @@ import type * as enrichment_conversation from "../enrichment/conversation.js";
 import type * as enrichment_extraction from "../enrichment/extraction.js";
 import type * as enrichment_extractionResult from "../enrichment/extractionResult.js";
 import type * as enrichment_history from "../enrichment/history.js";
+import type * as enrichment_liveReplyChunks from "../enrichment/liveReplyChunks.js";
 import type * as enrichment_profileContext from "../enrichment/profileContext.js";
 import type * as enrichment_prompts from "../enrichment/prompts.js";
 import type * as enrichment_queries from "../enrichment/queries.js";
@@ -78,6 +79,7 @@ declare const fullApi: ApiFromModules<{
   "enrichment/extraction": typeof enrichment_extraction;
   "enrichment/extractionResult": typeof enrichment_extractionResult;
   "enrichment/history": typeof enrichment_history;
+  "enrichment/liveReplyChunks": typeof enrichment_liveReplyChunks;
   "enrichment/profileContext": typeof enrichment_profileContext;
   "enrichment/prompts": typeof enrichment_prompts;
   "enrichment/queries": typeof enrichment_queries;

@@ -1,5 +1,6 @@
 import { v } from 'convex/values'
 import { action } from '../_generated/server'
+import { liveReplyMode } from '../schema'
 import { runChatTurn } from './chatTurn'
 import { COMPLETION_SIGNALS, ENRICHMENT_SIGNALS } from './prompts'
 
@@ -9,12 +10,15 @@ import { COMPLETION_SIGNALS, ENRICHMENT_SIGNALS } from './prompts'
 
 const chatReply = v.object({ message: v.string(), shouldExtract: v.boolean() })
 
+// `liveReply` (default 'document'): how the reply reaches clients while it is written; see
+// liveReplyMode in the schema and getLiveReply in ./queries.
+
 /** A turn of the general enrichment chat. */
 export const sendMessage = action({
-  args: { profileId: v.id('profiles'), message: v.string() },
+  args: { profileId: v.id('profiles'), message: v.string(), liveReply: v.optional(liveReplyMode) },
   returns: chatReply,
-  handler: async (ctx, { profileId, message }) =>
-    await runChatTurn(ctx, { profileId, message, signals: ENRICHMENT_SIGNALS }),
+  handler: async (ctx, { profileId, message, liveReply }) =>
+    await runChatTurn(ctx, { profileId, message, signals: ENRICHMENT_SIGNALS, liveReply }),
 })
 
 /**
@@ -32,14 +36,16 @@ export const sendCompletionMessage = action({
     actionContext: v.optional(
       v.object({ title: v.string(), description: v.string(), type: v.string() }),
     ),
+    liveReply: v.optional(liveReplyMode),
   },
   returns: chatReply,
-  handler: async (ctx, { profileId, actionId, message, actionContext }) =>
+  handler: async (ctx, { profileId, actionId, message, actionContext, liveReply }) =>
     await runChatTurn(ctx, {
       profileId,
       actionId,
       message,
       opening: actionContext !== undefined,
       signals: COMPLETION_SIGNALS,
+      liveReply,
     }),
 })

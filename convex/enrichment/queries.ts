@@ -1,9 +1,11 @@
+import { omit } from 'convex-helpers'
 import { doc } from 'convex-helpers/validators'
-import { v } from 'convex/values'
+import { ConvexError, v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { internalMutation, internalQuery, query, type QueryCtx } from '../_generated/server'
 import { findOwnedProfile } from '../lib/auth'
 import schema, { messageRole } from '../schema'
+import { readChunks } from './liveReplyChunks'
 
 /**
  * Most messages a chat read returns: the newest ones, oldest first. A debrief is capped far
@@ -14,6 +16,18 @@ import schema, { messageRole } from '../schema'
 export const CHAT_READ_LIMIT = 250
 
 const messageDoc = doc(schema, 'enrichmentMessages')
+/** A message as the chat queries list it: without the reply's internal expiry job. */
+const listedMessageDoc = v.object(omit(messageDoc.fields, ['expiryJobId']))
+
+/**
+ * What the chat queries list: every message except a reply that has no text yet (the frontend
+ * would draw it as an empty bubble; a delta-mode reply stays so until it ends).
+ */
+function listed(messages: Doc<'enrichmentMessages'>[]) {
+  return messages
+    .filter((message) => !(message.status === 'streaming' && message.content.length === 0))
+    .map((message) => omit(message, ['expiryJobId']))
+}
 
 /** One debrief, oldest first, read through by_action: its size alone decides the cost. */
 export async function readDebrief(
@@ -43,14 +57,6 @@ export async function readGeneralChat(
   return newestFirst.reverse()
 }
 
-/**
- * What a chat view shows: every message except a reply that has no text yet, which the
- * frontend would render as an empty speech bubble.
- */
-function visible(messages: Doc<'enrichmentMessages'>[]): Doc<'enrichmentMessages'>[] {
-  return messages.filter((message) => !(message.status === 'streaming' && message.content === ''))
-}
-
 export const getMessages = internalQuery({
   args: { profileId: v.id('profiles') },
   returns: v.array(messageDoc),
@@ -59,10 +65,10 @@ export const getMessages = internalQuery({
 
 export const getMessagesPublic = query({
   args: { profileId: v.id('profiles') },
-  returns: v.array(messageDoc),
+  returns: v.array(listedMessageDoc),
   handler: async (ctx, { profileId }) => {
     const profile = await findOwnedProfile(ctx, profileId)
-    return profile ? visible(await readGeneralChat(ctx, profile._id)) : []
+    return profile ? listed(await readGeneralChat(ctx, profile._id)) : []
   },
 })
 
@@ -75,13 +81,61 @@ export const getMessagesByAction = internalQuery({
 /** The debrief of that action; [] unless the profile is the caller's and the action is its. */
 export const getCompletionMessagesPublic = query({
   args: { actionId: v.id('careerActions'), profileId: v.id('profiles') },
-  returns: v.array(messageDoc),
+  returns: v.array(listedMessageDoc),
   handler: async (ctx, { actionId, profileId }) => {
     const profile = await findOwnedProfile(ctx, profileId)
     if (!profile) return []
     const action = await ctx.db.get('careerActions', actionId)
     if (!action || action.profileId !== profile._id) return []
-    return visible(await readDebrief(ctx, actionId))
+    return listed(await readDebrief(ctx, actionId))
+  },
+})
+
+export const INVALID_CURSOR =
+  'This cursor was not returned by getLiveReply: pass the cursor of its last result, or none.'
+
+/**
+ * The reply being written with liveReply 'deltas' in one conversation (the debrief of
+ * `actionId`, else the general chat): the text that arrived after `cursor` (all of it without
+ * one) and the cursor to pass next. null when no such reply is being written, or the
+ * conversation is not the caller's. Reads the conversation's newest message and that reply's
+ * chunks, never the history. A reply written in document mode grows in the chat query instead.
+ */
+export const getLiveReply = query({
+  args: {
+    profileId: v.id('profiles'),
+    actionId: v.optional(v.id('careerActions')),
+    cursor: v.optional(v.number()),
+  },
+  returns: v.union(
+    v.null(),
+    v.object({
+      replyId: v.id('enrichmentMessages'),
+      text: v.string(),
+      cursor: v.number(),
+      status: v.literal('streaming'),
+    }),
+  ),
+  handler: async (ctx, { profileId, actionId, cursor = 0 }) => {
+    if (!Number.isSafeInteger(cursor) || cursor < 0) throw new ConvexError(INVALID_CURSOR)
+    const profile = await findOwnedProfile(ctx, profileId)
+    if (!profile) return null
+    if (actionId) {
+      const action = await ctx.db.get('careerActions', actionId)
+      if (!action || action.profileId !== profile._id) return null
+    }
+    const [newest] = actionId
+      ? await readDebrief(ctx, actionId, 1)
+      : await readGeneralChat(ctx, profile._id, 1)
+    // A delta-mode reply keeps an empty document until it ends; one with text is document mode.
+    if (newest?.status !== 'streaming' || newest.content.length > 0) return null
+    const chunks = await readChunks(ctx, newest._id, cursor)
+    return {
+      replyId: newest._id,
+      text: chunks.map((chunk) => chunk.text).join(''),
+      cursor: chunks.length > 0 ? chunks[chunks.length - 1].seq + 1 : cursor,
+      status: 'streaming' as const,
+    }
   },
 })
 

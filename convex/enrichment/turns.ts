@@ -1,5 +1,6 @@
 // The transactions of one chat turn: beginTurn before the model call, finishTurn or failTurn
-// after it, and writeReplyProgress for the stream flushes in between.
+// after it, and writeReplyProgress (document mode) or writeReplyChunk (delta mode) for the
+// stream in between.
 import { ConvexError, v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { internalMutation, type MutationCtx } from '../_generated/server'
@@ -25,6 +26,7 @@ import {
   completionCoachSystemPrompt,
   hasSignal,
 } from './prompts'
+import { deleteChunkBatch, lastChunk, scheduleChunkRemoval, textSoFar } from './liveReplyChunks'
 import { readDebrief, readGeneralChat } from './queries'
 
 export const REPLY_IN_PROGRESS =
@@ -35,10 +37,25 @@ function staleReplyMs(): number {
   return 2 * modelDeadlineMs()
 }
 
-/** Removes an empty reply placeholder, or keeps the text that did arrive, marked failed. */
+/**
+ * Removes an empty reply placeholder, or keeps the text that did arrive, marked failed; either
+ * way its live chunks (delta mode) go. Its expiry job is the caller's to cancel.
+ */
 async function settleFailedReply(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>, text: string) {
   if (text.length === 0) await ctx.db.delete('enrichmentMessages', reply._id)
-  else await ctx.db.patch('enrichmentMessages', reply._id, { content: text, status: 'failed' })
+  else {
+    await ctx.db.patch('enrichmentMessages', reply._id, {
+      content: text,
+      status: 'failed',
+      expiryJobId: undefined,
+    })
+  }
+  await scheduleChunkRemoval(ctx, reply._id)
+}
+
+/** A turn that ends (finished or failed) no longer needs the job that would expire its reply. */
+async function cancelExpiry(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) {
+  if (reply.expiryJobId) await ctx.scheduler.cancel(reply.expiryJobId)
 }
 
 /**
@@ -89,7 +106,8 @@ export const beginTurn = internalMutation({
     for (const stored of conversation) {
       if (stored.status !== 'streaming') continue
       if (now - stored.createdAt < staleReplyMs()) throw new ConvexError(REPLY_IN_PROGRESS)
-      await settleFailedReply(ctx, stored, stored.content)
+      await cancelExpiry(ctx, stored)
+      await settleFailedReply(ctx, stored, await textSoFar(ctx, stored))
     }
 
     const finished = conversation.filter((stored) => stored.status === undefined)
@@ -119,7 +137,13 @@ export const beginTurn = internalMutation({
       profileId, role: 'assistant', content: '', status: 'streaming', ...link, createdAt: now + 1,
     })
     // If the action dies before finishing the reply, this settles it so no chat shows it forever.
-    await ctx.scheduler.runAfter(staleReplyMs(), internal.enrichment.turns.expireReply, { replyId })
+    // Stored on the reply (same transaction, so still one write) for the finish to cancel.
+    const expiryJobId = await ctx.scheduler.runAfter(
+      staleReplyMs(),
+      internal.enrichment.turns.expireReply,
+      { replyId },
+    )
+    await ctx.db.patch('enrichmentMessages', replyId, { expiryJobId })
 
     const history = isRetry ? finished : [...finished, { role: 'user' as const, content: message }]
     return {
@@ -142,6 +166,38 @@ export const writeReplyProgress = internalMutation({
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (reply?.status === 'streaming') {
       await ctx.db.patch('enrichmentMessages', replyId, { content })
+    }
+    return null
+  },
+})
+
+/**
+ * One chunk of a reply written with liveReply 'deltas', stored once and in order: a chunk
+ * already stored (a retried write) is left as it is, and one that would leave a gap is refused.
+ * Written only while the reply is still streaming.
+ */
+export const writeReplyChunk = internalMutation({
+  args: { replyId: v.id('enrichmentMessages'), seq: v.number(), text: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { replyId, seq, text }) => {
+    const reply = await ctx.db.get('enrichmentMessages', replyId)
+    if (reply?.status !== 'streaming') return null
+    const last = await lastChunk(ctx, replyId)
+    const expected = last ? last.seq + 1 : 0
+    if (seq < expected) return null
+    if (seq > expected) throw new Error(`Chunk ${seq} of reply ${replyId} would follow chunk ${expected - 1}`)
+    await ctx.db.insert('liveReplyChunks', { replyId, seq, text })
+    return null
+  },
+})
+
+/** Scheduled when a delta-mode reply ends: its chunks have served their purpose. */
+export const deleteReplyChunks = internalMutation({
+  args: { replyId: v.id('enrichmentMessages') },
+  returns: v.null(),
+  handler: async (ctx, { replyId }) => {
+    if (await deleteChunkBatch(ctx, replyId)) {
+      await ctx.scheduler.runAfter(0, internal.enrichment.turns.deleteReplyChunks, { replyId })
     }
     return null
   },
@@ -170,7 +226,13 @@ export const finishTurn = internalMutation({
     // A reply already settled as failed (its turn ran past the stale limit) stays settled:
     // the conversation may have moved on without it.
     if (reply.status === 'streaming') {
-      await ctx.db.patch('enrichmentMessages', replyId, { content, status: undefined })
+      await cancelExpiry(ctx, reply)
+      await ctx.db.patch('enrichmentMessages', replyId, {
+        content,
+        status: undefined,
+        expiryJobId: undefined,
+      })
+      await scheduleChunkRemoval(ctx, replyId)
     }
     await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: true })
     return null
@@ -188,7 +250,10 @@ export const failTurn = internalMutation({
   handler: async (ctx, { replyId, userId, partialText, usage }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (!reply) return null
-    if (reply.status === 'streaming') await settleFailedReply(ctx, reply, partialText)
+    if (reply.status === 'streaming') {
+      await cancelExpiry(ctx, reply)
+      await settleFailedReply(ctx, reply, partialText)
+    }
     if (usage.inputTokens + usage.outputTokens > 0) {
       await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: false })
     }
@@ -202,7 +267,8 @@ export const expireReply = internalMutation({
   returns: v.null(),
   handler: async (ctx, { replyId }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
-    if (reply?.status === 'streaming') await settleFailedReply(ctx, reply, reply.content)
+    // This job is the reply's expiry itself, so there is nothing to cancel.
+    if (reply?.status === 'streaming') await settleFailedReply(ctx, reply, await textSoFar(ctx, reply))
     return null
   },
 })

@@ -9,6 +9,7 @@ import { isAccountClosed } from './auth'
 import { resetAccountLimitsOf } from '../authAttempts'
 import { resetLimitsOf } from './rateLimits'
 import { forgetUserInUsageReport } from './usageReport'
+import { scheduleChunkRemoval } from '../enrichment/liveReplyChunks'
 
 const MiB = 1024 * 1024
 
@@ -83,7 +84,12 @@ async function deletePage<T extends 'enrichmentMessages' | 'careerActions' | 'mo
     cursor: null,
     maximumBytesRead: limit.bytesRead,
   })
-  for (const doc of page) await ctx.db.delete(table, doc._id)
+  for (const doc of page) {
+    // A reply still being written in delta mode has live chunks and no removal scheduled yet
+    // (a finished or failed one already has it); its chunks are found by its id, not the user.
+    if ('status' in doc && doc.status === 'streaming') await scheduleChunkRemoval(ctx, doc._id as Id<'enrichmentMessages'>)
+    await ctx.db.delete(table, doc._id)
+  }
   return { deleted: page.length, done: isDone }
 }
 

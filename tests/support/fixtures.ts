@@ -125,8 +125,10 @@ export async function messagesOf(t: Backend, profileId: Id<'profiles'>) {
 
 export type Chat = 'general' | 'debrief'
 /**
- * A signed-in user with a profile and, for a debrief, a done action: `send` is one turn,
- * `read` the frontend's query of that chat, `stored` its documents, `seed` stores messages.
+ * A signed-in user with a profile and, for a debrief, a done action: `send` is one turn
+ * (optionally with `liveReply`),
+ * `read` the frontend's query of that chat, `live` its getLiveReply, `stored` its documents,
+ * `seed` stores messages.
  */
 export async function openChat(t: Backend, chat: Chat) {
   const user = await makeUser(t, { name: 'Ada', skills: ['Python'] })
@@ -134,14 +136,15 @@ export async function openChat(t: Backend, chat: Chat) {
     chat === 'debrief'
       ? await makeAction(t, user.profileId, { status: 'done', completedAt: 5, completionConversationStarted: true })
       : undefined
-  const send = (message: string) =>
+  const send = (message: string, options: { liveReply?: 'document' | 'deltas' } = {}) =>
     actionId
       ? user.as.action(api.enrichment.conversation.sendCompletionMessage, {
           profileId: user.profileId,
           actionId,
           message,
+          ...options,
         })
-      : user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message })
+      : user.as.action(api.enrichment.conversation.sendMessage, { profileId: user.profileId, message, ...options })
   /** This chat's stored messages, oldest first. */
   const stored = async () =>
     (await messagesOf(t, user.profileId)).filter((message) => message.actionId === actionId)
@@ -156,5 +159,12 @@ export async function openChat(t: Backend, chat: Chat) {
     actionId
       ? user.as.query(api.enrichment.queries.getCompletionMessagesPublic, { profileId: user.profileId, actionId })
       : user.as.query(api.enrichment.queries.getMessagesPublic, { profileId: user.profileId })
-  return { ...user, actionId, send, read, stored, seed }
+  /** getLiveReply for this chat. */
+  const live = (cursor?: number) =>
+    user.as.query(api.enrichment.queries.getLiveReply, {
+      profileId: user.profileId,
+      ...(actionId && { actionId }),
+      ...(cursor !== undefined && { cursor }),
+    })
+  return { ...user, actionId, send, read, live, stored, seed }
 }
