@@ -4,7 +4,9 @@ import { RateLimiter } from '@convex-dev/rate-limiter'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api, components } from '../convex/_generated/api'
 import {
+  DEFAULT_MODEL_DAILY_BUDGET_USD,
   DEFAULT_MODEL_DAILY_TOKEN_BUDGET,
+  modelDailyBudgetMicroUsd,
   recordModelSpend,
   spentToday,
   type BudgetExhaustedError,
@@ -28,6 +30,7 @@ const TOOL = 'save_profile_updates'
 
 afterEach(() => {
   delete process.env.MODEL_DAILY_TOKEN_BUDGET
+  delete process.env.MODEL_DAILY_BUDGET_USD
   vi.useRealTimers()
 })
 
@@ -41,7 +44,7 @@ async function spent(t: Backend) {
 
 /** Counts `tokens` as if calls had already spent them today. */
 async function spend(t: Backend, tokens: number) {
-  await t.run(async (ctx) => recordModelSpend(ctx, { inputTokens: tokens, outputTokens: 0 }))
+  await t.run(async (ctx) => recordModelSpend(ctx, { inputTokens: tokens, outputTokens: 0 }, undefined))
 }
 
 /** A user with a general chat, a done action to debrief, and the three calls that reach the model. */
@@ -256,5 +259,84 @@ describe('the per-user cap on model calls', () => {
       retryAfterMs: 864_000,
       message: 'You have reached the daily limit of assistant replies. Try again in 15 minutes.',
     })
+  })
+})
+
+describe('the deployment-wide daily ceiling in dollars', () => {
+  async function spentMicroUsd(t: Backend) {
+    return await t.run(async (ctx) => spentToday(ctx, 'modelMicroUsdPerDay'))
+  }
+
+  test("every call's priced cost is counted, on each model's own prices", async () => {
+    const t = setupBackend()
+    const user = await userWithEveryCall(t)
+    server().reply({ kind: 'text', text: 'Hi there, tell me more.' })
+    await user.general()
+    process.env.MODEL_CHAT = 'claude-haiku-5-5'
+    server().reply({ kind: 'text', text: 'Congratulations!' })
+    await user.debrief()
+    server().reply({ kind: 'tool', name: TOOL, input: { skills_mentioned: ['PyTorch'], career_interests: [] } })
+    await user.extraction()
+
+    const rows = await usageRows(t)
+    expect(rows.map((row) => row.model)).toEqual(['claude-haiku-4-5-20251001', 'claude-haiku-5-5', 'claude-haiku-4-5-20251001'])
+    // Haiku 4.5 at $1 / $5 per million tokens, Haiku 5.5 at $0.10 / $0.50.
+    const expected = rows.map((row) =>
+      Math.round(row.model === 'claude-haiku-5-5'
+        ? row.inputTokens * 0.1 + row.outputTokens * 0.5
+        : row.inputTokens * 1 + row.outputTokens * 5),
+    )
+    expect(rows.map((row) => row.costMicroUsd)).toEqual(expected)
+    expect(await spentMicroUsd(t)).toBe(expected.reduce((sum, cost) => sum + cost, 0))
+  })
+
+  test.each(CALLS)('%s: once the day\'s dollars are spent, refused before anything is stored or sent, though tokens remain', async (call) => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.UTC(2026, 2, 10, 23, 0))
+    process.env.MODEL_DAILY_BUDGET_USD = '0.5'
+    const t = setupBackend()
+    const user = await userWithEveryCall(t)
+    await t.run(async (ctx) => recordModelSpend(ctx, { inputTokens: 0, outputTokens: 0 }, 500_000))
+
+    const before = await snapshotTables(t)
+    const data = await convexErrorOf<BudgetExhaustedError>(user[call]())
+    expect(data).toEqual({
+      code: 'BUDGET_EXHAUSTED',
+      limit: 'modelMicroUsdPerDay',
+      retryAfterMs: 60 * 60 * 1000,
+      message:
+        'The assistant has reached its usage limit for today across the whole app, so it cannot ' +
+        'answer right now. Please try again in 60 minutes.',
+    })
+    expect(await spent(t)).toBeLessThan(DEFAULT_MODEL_DAILY_TOKEN_BUDGET)
+    expect(await snapshotTables(t)).toEqual(before)
+    expect(server().requests).toHaveLength(0)
+  })
+
+  test('just under the dollar ceiling a call goes through; the next day starts again at zero', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.UTC(2026, 2, 10, 12, 0))
+    process.env.MODEL_DAILY_BUDGET_USD = '0.5'
+    const t = setupBackend()
+    const user = await userWithEveryCall(t)
+    await t.run(async (ctx) => recordModelSpend(ctx, { inputTokens: 0, outputTokens: 0 }, 499_999))
+    server().reply({ kind: 'text', text: 'Still here.' })
+    expect(await user.general()).toMatchObject({ message: 'Still here.' })
+    expect((await convexErrorOf<BudgetExhaustedError>(user.debrief())).limit).toBe('modelMicroUsdPerDay')
+
+    vi.setSystemTime(Date.UTC(2026, 2, 11, 0, 0, 1))
+    server().reply({ kind: 'text', text: 'A new day.' })
+    expect(await user.debrief()).toMatchObject({ message: 'A new day.' })
+  })
+
+  test('unset means the default; a malformed value keeps the default and tells the operator', () => {
+    expect(modelDailyBudgetMicroUsd()).toBe(DEFAULT_MODEL_DAILY_BUDGET_USD * 1e6)
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    process.env.MODEL_DAILY_BUDGET_USD = '$20'
+    expect(modelDailyBudgetMicroUsd()).toBe(DEFAULT_MODEL_DAILY_BUDGET_USD * 1e6)
+    expect(logged.mock.calls.flat().join(' ')).toContain('MODEL_DAILY_BUDGET_USD')
+    process.env.MODEL_DAILY_BUDGET_USD = '12.5'
+    expect(modelDailyBudgetMicroUsd()).toBe(12_500_000)
+    logged.mockRestore()
   })
 })

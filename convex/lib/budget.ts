@@ -1,5 +1,6 @@
-// The deployment's spending ceiling: model tokens (input plus output, as the model reports
-// them) spent by everyone together in one UTC day. Checked before a model call, counted after.
+// The deployment's spending ceilings: model tokens (input plus output, as the model reports
+// them) and dollars (each call priced from the price table), spent by everyone together in one
+// UTC day. Checked before a model call, counted after; whichever is reached first refuses.
 import { ShardedCounter } from '@convex-dev/sharded-counter'
 import { ConvexError } from 'convex/values'
 import { components } from '../_generated/api'
@@ -19,8 +20,11 @@ const SHARDS_PER_DAY = 8
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
+/** Dollars a day when MODEL_DAILY_BUDGET_USD is not set. */
+export const DEFAULT_MODEL_DAILY_BUDGET_USD = 10
+
 /** Names of the deployment-wide ceilings, as `limit` in a BUDGET_EXHAUSTED error. */
-export type CeilingName = 'modelTokensPerDay'
+export type CeilingName = 'modelTokensPerDay' | 'modelMicroUsdPerDay'
 
 export type BudgetExhaustedError = {
   code: 'BUDGET_EXHAUSTED'
@@ -29,11 +33,24 @@ export type BudgetExhaustedError = {
   message: string
 }
 
-/** MODEL_DAILY_TOKEN_BUDGET when it is a number >= 0 (0 stops every model call), else the default. */
+/** A ceiling's variable when it is a number >= 0 (0 stops every model call), else its default. */
+function ceilingFromEnv(name: 'MODEL_DAILY_TOKEN_BUDGET' | 'MODEL_DAILY_BUDGET_USD', fallback: number): number {
+  const raw = env[name]?.trim()
+  if (!raw) return fallback
+  const configured = Number(raw)
+  if (Number.isFinite(configured) && configured >= 0) return configured
+  // A typo must not lift the ceiling unnoticed: the default applies and the operator is told.
+  console.error(`${name} is "${raw}", not a number of 0 or more; using the default, ${fallback}.`)
+  return fallback
+}
+
 export function modelDailyTokenBudget(): number {
-  const raw = env.MODEL_DAILY_TOKEN_BUDGET?.trim()
-  const configured = raw ? Number(raw) : NaN
-  return Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_MODEL_DAILY_TOKEN_BUDGET
+  return ceilingFromEnv('MODEL_DAILY_TOKEN_BUDGET', DEFAULT_MODEL_DAILY_TOKEN_BUDGET)
+}
+
+/** The daily dollar ceiling, in micro-dollars (the unit usage rows are priced in). */
+export function modelDailyBudgetMicroUsd(): number {
+  return Math.round(ceilingFromEnv('MODEL_DAILY_BUDGET_USD', DEFAULT_MODEL_DAILY_BUDGET_USD) * 1e6)
 }
 
 function utcDay(now: number): string {
@@ -79,13 +96,26 @@ export async function spentToday(ctx: MutationCtx, ceiling: CeilingName, now = D
  */
 export async function requireModelBudget(ctx: MutationCtx): Promise<void> {
   const now = Date.now()
-  if ((await spentToday(ctx, 'modelTokensPerDay', now)) >= modelDailyTokenBudget()) {
-    throw budgetExhausted('modelTokensPerDay', now)
+  const ceilings: [CeilingName, number][] = [
+    ['modelTokensPerDay', modelDailyTokenBudget()],
+    ['modelMicroUsdPerDay', modelDailyBudgetMicroUsd()],
+  ]
+  for (const [ceiling, budget] of ceilings) {
+    if ((await spentToday(ctx, ceiling, now)) >= budget) throw budgetExhausted(ceiling, now)
   }
 }
 
-/** Counts what one model call spent (as the model reported it) against today's ceilings. */
-export async function recordModelSpend(ctx: MutationCtx, usage: Pick<ModelUsage, 'inputTokens' | 'outputTokens'>): Promise<void> {
+/**
+ * Counts what one model call spent against today's ceilings: its tokens as the model reported
+ * them, and its cost when the model is priced (an unpriced call never starts; see prices.ts).
+ */
+export async function recordModelSpend(
+  ctx: MutationCtx,
+  usage: Pick<ModelUsage, 'inputTokens' | 'outputTokens'>,
+  costMicroUsd: number | undefined,
+): Promise<void> {
+  const now = Date.now()
   const tokens = usage.inputTokens + usage.outputTokens
-  if (tokens > 0) await counter().add(ctx, counterName('modelTokensPerDay', Date.now()), tokens)
+  if (tokens > 0) await counter().add(ctx, counterName('modelTokensPerDay', now), tokens)
+  if (costMicroUsd) await counter().add(ctx, counterName('modelMicroUsdPerDay', now), costMicroUsd)
 }

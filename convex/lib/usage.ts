@@ -51,5 +51,5 @@ export async function recordModelUsage(
   const costMicroUsd = costIfPriced(row.model, call.usage)
   await ctx.db.insert('modelUsage', costMicroUsd === undefined ? row : { ...row, costMicroUsd })
   if (costMicroUsd !== undefined) await addToUsageReport(ctx, [{ ...row, costMicroUsd }])
-  await recordModelSpend(ctx, call.usage)
+  await recordModelSpend(ctx, call.usage, costMicroUsd)
 }
