@@ -61,7 +61,8 @@ export const messageRole = v.union(v.literal('user'), v.literal('assistant'))
 
 /**
  * Absent on a finished message. `streaming`: the reply is still being written;
- * `failed`: its model call failed part-way. Neither is ever sent to the model as history.
+ * `failed`: its model call failed part-way (a reply), or the model refused it (a user message).
+ * Neither is ever sent to the model as history.
  */
 export const messageStatus = v.union(v.literal('streaming'), v.literal('failed'))
 

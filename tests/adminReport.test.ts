@@ -297,11 +297,12 @@ describe('each usage row carries its cost, and the report counts it at once', ()
       await recordModelUsage(ctx, call(users[7]))
       return await ctx.meta.getTransactionMetrics()
     })
-    // Three index lookups (its day shard, its own day, and the daily budget counter's shard, read
-    // in the counter component); convex-test counts each patched document twice.
-    expect(metrics.databaseQueries.used).toBe(3)
-    expect(metrics.documentsRead.used).toBe(6)
-    expect(metrics.documentsWritten.used).toBe(4) // the row, the two report documents, the counter shard
+    // Four index lookups (its day shard, its own day, and one shard of each daily budget
+    // counter, tokens and dollars); convex-test counts each patched document twice. None of it
+    // grows with the number of users that day.
+    expect(metrics.databaseQueries.used).toBe(4)
+    expect(metrics.documentsRead.used).toBe(8)
+    expect(metrics.documentsWritten.used).toBe(5) // the row, two report documents, two counter shards
   })
 
   test('a price that vanishes mid-call: the row is kept without a cost, and the backfill counts it once priced', async () => {

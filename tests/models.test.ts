@@ -19,7 +19,7 @@ import {
   modelTraits,
   UNKNOWN_MODEL_TRAITS,
 } from '../convex/ai/models'
-import { BUILT_IN_PRICES } from '../convex/ai/prices'
+import { BUILT_IN_PRICES, MODEL_UNAVAILABLE } from '../convex/ai/prices'
 import { EXTRACTION_MAX_TOKENS } from '../convex/enrichment/extraction'
 import { EXTRACTION_TOOL, NO_EXTRACTION } from '../convex/enrichment/extractionResult'
 import { SIMULATED_THINKING_TOKENS, wordChunks, type RecordedRequest } from './support/modelServer'
@@ -238,6 +238,56 @@ test('on an always-thinking model the streamed reply shows answer text only, fro
   for (const content of seen) expect(answer.startsWith(content)).toBe(true)
 })
 
+describe.each([HAIKU_4_5, HAIKU_5_5, OPUS_5_5])('delta mode on %s', (model) => {
+  test.each(CHATS)('%s chat: getLiveReply follows the answer text only, and the finished reply is the answer', async (chat) => {
+    useModels(model)
+    const t = setupBackend()
+    const c = await openChat(t, chat)
+    const answer = Array.from({ length: 12 }, (_, i) => `answer${i} `).join('')
+    server().reply({ kind: 'text', text: answer, thinking: SECRET, thinkingTokens: 4, chunkIntervalMs: 25 })
+
+    let settled = false
+    const turn = c.send('Done!', { liveReply: 'deltas' }).finally(() => (settled = true))
+    let followed = ''
+    let cursor: number | undefined
+    while (!settled) {
+      const live = await c.live(cursor)
+      if (live) {
+        followed += live.text
+        cursor = live.cursor
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    expect((await turn).message).toBe(answer)
+    // What a delta client followed is a start of the answer (the last chunk may land as the turn
+    // ends), never thinking.
+    expect(followed.length).toBeGreaterThan(0)
+    expect(answer.startsWith(followed)).toBe(true)
+    expect((await c.read()).map(({ role, content, status }) => ({ role, content, status }))).toEqual([
+      { role: 'user', content: 'Done!', status: undefined },
+      { role: 'assistant', content: answer, status: undefined },
+    ])
+    expect(await c.live()).toBeNull()
+  })
+})
+
+test.each(['chat', 'extraction'] as const)('a model with no price (%s) is refused before anything is stored or sent, naming MODEL_PRICES for the operator', async (use) => {
+  const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+  process.env[use === 'chat' ? 'MODEL_CHAT' : 'MODEL_EXTRACTION'] = 'claude-next-haiku'
+  const t = setupBackend()
+  const c = await openChat(t, 'general')
+  const before = await snapshotTables(t)
+  const call = use === 'chat'
+    ? c.send('Hello')
+    : c.as.action(api.enrichment.extraction.extractFromConversation, { profileId: c.profileId, messages: [{ role: 'user', content: 'I use Rust.' }] })
+  expect(await convexErrorOf(call)).toBe(MODEL_UNAVAILABLE)
+  expect(await snapshotTables(t)).toEqual(before)
+  expect(server().requests).toEqual([])
+  const operatorLog = logged.mock.calls.flat().join(' ')
+  expect(operatorLog).toContain('MODEL_PRICES')
+  expect(operatorLog).toContain('claude-next-haiku')
+})
+
 test('an unknown model id is called as a current model: no thinking or effort field, room for thinking', async () => {
   const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
   // A model this backend's table does not know, served like a newer Haiku (thinks at effort high).
@@ -404,7 +454,7 @@ describe('a reply stopped at max_tokens', () => {
 // Refusals
 
 describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
-  test.each(STREAMING)('before any text (streamed: %s): a plain failure, no reply kept, usage recorded', async (stream) => {
+  test.each(STREAMING)('before any text (streamed: %s): a plain failure, no reply kept, the refused message set aside, usage recorded', async (stream) => {
     useModels(model)
     if (!stream) process.env.CHAT_STREAMING = 'off'
     const t = setupBackend()
@@ -412,7 +462,7 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     server().reply({ kind: 'refusal', category: 'cyber' })
     expect(await convexErrorOf(c.send('Something the classifiers decline.'))).toBe(MODEL_ERRORS.refusal)
     expect((await c.stored()).map(({ role, content, status }) => ({ role, content, status }))).toEqual([
-      { role: 'user', content: 'Something the classifiers decline.', status: undefined },
+      { role: 'user', content: 'Something the classifiers decline.', status: 'failed' },
     ])
     expect(await usageRows(t)).toEqual([expect.objectContaining({ model, chat: 'general', succeeded: false })])
   })
@@ -431,6 +481,33 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     server().reply({ kind: 'text', text: 'Happy to talk about your research instead.' })
     expect((await c.send('Tell me how to do the thing.')).message).toBe('Happy to talk about your research instead.')
     expect(server().requests[1].body.messages).toEqual([{ role: 'user', content: 'Tell me how to do the thing.' }])
+  })
+
+  test.each(CHATS)('%s chat: a refused message is never sent again; the rephrased one follows the earlier turns', async (chat) => {
+    useModels(model)
+    const t = setupBackend()
+    const c = await openChat(t, chat)
+    await c.seed([
+      { role: 'user', content: 'I work on evals.' },
+      { role: 'assistant', content: 'What kind?' },
+    ])
+    server().reply({ kind: 'refusal', category: 'cyber' })
+    expect(await convexErrorOf(c.send('REFUSED-TEXT how do I break in?'))).toBe(MODEL_ERRORS.refusal)
+    server().reply({ kind: 'text', text: 'Capability evals, then. Tell me more.' })
+    await c.send('Dangerous capability evals, mostly.')
+    expect(server().requests[1].body.messages).toEqual([
+      { role: 'user', content: 'I work on evals.' },
+      { role: 'assistant', content: 'What kind?' },
+      { role: 'user', content: 'Dangerous capability evals, mostly.' },
+    ])
+    // The refused message stays stored (marked failed), so nothing the user wrote is lost.
+    expect((await c.stored()).map(({ content, status }) => ({ content, status }))).toEqual([
+      { content: 'I work on evals.', status: undefined },
+      { content: 'What kind?', status: undefined },
+      { content: 'REFUSED-TEXT how do I break in?', status: 'failed' },
+      { content: 'Dangerous capability evals, mostly.', status: undefined },
+      { content: 'Capability evals, then. Tell me more.', status: undefined },
+    ])
   })
 
   test('in extraction: a plain failure, the profile untouched, usage recorded', async () => {

@@ -39,8 +39,9 @@ export type ModelUsage = { model: string; inputTokens: number; outputTokens: num
 
 export type ModelOutcome<T> =
   | { ok: true; value: T; usage: ModelUsage }
-  // `partialText` is what had streamed before the failure; `usage` what the model reported.
-  | { ok: false; error: ConvexError<string>; partialText: string; usage: ModelUsage }
+  // `partialText` is what had streamed before the failure; `usage` what the model reported;
+  // `refused` when the model's safety classifiers declined the request (stop_reason refusal).
+  | { ok: false; error: ConvexError<string>; partialText: string; usage: ModelUsage; refused?: true }
 
 export function modelDeadlineMs(): number {
   const configured = Number(env.MODEL_DEADLINE_MS)
@@ -269,7 +270,7 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
   if (stop === 'refusal') {
     logRefusal(model, stopDetails)
     // What streamed before the classifiers stopped it is not kept, not even as a fragment.
-    return { ok: false, error: new ConvexError(MODEL_ERRORS.refusal), partialText: '', usage }
+    return { ok: false, error: new ConvexError(MODEL_ERRORS.refusal), partialText: '', usage, refused: true }
   }
   if (stop !== 'complete') {
     const message = stop === 'tooLong' ? MODEL_ERRORS.tooLong : MODEL_ERRORS.interrupted
@@ -365,7 +366,7 @@ export async function callTool(request: {
   const stop = stopOutcome(reply.stop_reason)
   if (stop === 'refusal') {
     logRefusal(model, reply.stop_details)
-    return { ok: false, error: new ConvexError(MODEL_ERRORS.extractionRefusal), partialText: '', usage }
+    return { ok: false, error: new ConvexError(MODEL_ERRORS.extractionRefusal), partialText: '', usage, refused: true }
   }
   if (stop !== 'complete') {
     const message = stop === 'tooLong' ? MODEL_ERRORS.tooLong : MODEL_ERRORS.interrupted

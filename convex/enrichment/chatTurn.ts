@@ -187,6 +187,7 @@ export async function runChatTurn(
       userId: request.userId,
       partialText: outcome.partialText,
       usage: outcome.usage,
+      refused: outcome.refused,
     })
     throw outcome.error
   }

@@ -245,14 +245,17 @@ export const failTurn = internalMutation({
     userId: v.id('users'),
     partialText: v.string(),
     usage: modelUsageValidator,
+    /** The model's safety classifiers declined the request. */
+    refused: v.optional(v.boolean()),
   },
   returns: v.null(),
-  handler: async (ctx, { replyId, userId, partialText, usage }) => {
+  handler: async (ctx, { replyId, userId, partialText, usage, refused }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (!reply) return null
     if (reply.status === 'streaming') {
       await cancelExpiry(ctx, reply)
       await settleFailedReply(ctx, reply, partialText)
+      if (refused) await setAsideRefusedMessages(ctx, reply)
     }
     if (usage.inputTokens + usage.outputTokens > 0) {
       await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: false })
@@ -260,6 +263,23 @@ export const failTurn = internalMutation({
     return null
   },
 })
+
+/**
+ * After a refusal the request must not be sent again as it was (the model would keep refusing
+ * every later turn), so the user messages that reply answered are marked `failed`: still
+ * stored and listed, never again part of the history. A rephrased message starts afresh.
+ */
+async function setAsideRefusedMessages(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) {
+  const newestFirst = reply.actionId
+    ? await readDebrief(ctx, reply.actionId, DEBRIEF_READ_LIMIT)
+    : await readGeneralChat(ctx, reply.profileId, HISTORY_LIMIT)
+  newestFirst.reverse()
+  for (const message of newestFirst) {
+    if (message.createdAt >= reply.createdAt || message.status !== undefined) continue
+    if (message.role !== 'user') break
+    await ctx.db.patch('enrichmentMessages', message._id, { status: 'failed' })
+  }
+}
 
 /** Scheduled by beginTurn: settles a reply still streaming long after its deadline. */
 export const expireReply = internalMutation({
