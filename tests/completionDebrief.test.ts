@@ -8,7 +8,7 @@ import { api, internal } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
 import * as conversation from '../convex/enrichment/conversation'
 import { COMPLETION_COACH_PROMPT } from '../convex/enrichment/prompts'
-import { CHAT_READ_LIMIT } from '../convex/enrichment/queries'
+import { CHAT_READ_LIMIT } from '../convex/enrichment/chats'
 import {
   makeAction,
   makeProfile,

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api, internal } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
 import { MODEL_ERRORS } from '../convex/ai/claude'
-import { createChunkWriter } from '../convex/enrichment/chatTurn'
+import { createChunkWriter } from '../convex/enrichment/liveWriter'
 import { INVALID_CURSOR } from '../convex/enrichment/queries'
 import { REPLY_IN_PROGRESS } from '../convex/enrichment/turns'
 import { watchCommits, type CommittedWrite } from './support/commitWatcher'
@@ -274,7 +274,7 @@ describe("liveReply 'deltas'", () => {
     const c = await openChat(t, 'general')
     const replyId = await seedDeltaReply(t, c, ['Half ', 'a'])
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, userId: c.userId, partialText: 'Half a rep', usage: { inputTokens: 10, outputTokens: 3 },
+      replyId, partialText: 'Half a rep', usage: { inputTokens: 10, outputTokens: 3 },
     })
     const reply = await t.run(async (ctx) => ctx.db.get('enrichmentMessages', replyId))
     expect(reply).toMatchObject({ content: 'Half a rep', status: 'failed' })
@@ -335,7 +335,7 @@ describe("liveReply 'deltas'", () => {
     const c = await openChat(t, 'general')
     const replyId = await seedDeltaReply(t, c, ['one '])
     await t.mutation(internal.enrichment.turns.finishTurn, {
-      replyId, userId: c.userId, content: 'one two', usage: { inputTokens: 1, outputTokens: 1 },
+      replyId, content: 'one two', usage: { inputTokens: 1, outputTokens: 1 },
     })
     await t.mutation(internal.enrichment.turns.writeReplyChunk, { replyId, seq: 1, text: 'two' })
     await vi.waitFor(async () => expect(await chunksOf(t, replyId)).toEqual([]))
@@ -557,7 +557,7 @@ describe('the expiry job of a reply', () => {
     const replyId = await seedDeltaReply(t, c, ['Par', 'tial'])
     await t.mutation(internal.enrichment.turns.expireReply, { replyId })
     await t.mutation(internal.enrichment.turns.finishTurn, {
-      replyId, userId: c.userId, content: 'Late whole reply', usage: { inputTokens: 1, outputTokens: 1 },
+      replyId, content: 'Late whole reply', usage: { inputTokens: 1, outputTokens: 1 },
     })
     expect(await t.run(async (ctx) => ctx.db.get('enrichmentMessages', replyId))).toMatchObject({
       content: 'Partial',

@@ -3,7 +3,7 @@
 // transaction may read, not the 10% it had at 500 messages.
 import { expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
-import { CHAT_READ_LIMIT } from '../convex/enrichment/queries'
+import { CHAT_READ_LIMIT } from '../convex/enrichment/chats'
 import { FIELD_LIMITS } from '../convex/lib/limits'
 import { CONVEX_TRANSACTION_LIMITS, makeUser, MiB, seedMessages, setupBackend } from './support/backend'
 

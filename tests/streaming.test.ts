@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api } from '../convex/_generated/api'
 import { MODEL_ERRORS } from '../convex/ai/claude'
-import { createReplyFlusher } from '../convex/enrichment/chatTurn'
+import { createReplyFlusher } from '../convex/enrichment/liveWriter'
 import {
   makeAction,
   makeUser,

@@ -1,32 +1,36 @@
-import { v } from 'convex/values'
-import { action } from '../_generated/server'
+// A chat turn, from the public action to the reply: beginTurn (./turns) checks and stores the
+// user message, the model writes the reply live (./liveWriter), finishTurn or failTurn settles
+// it. Which of the two chats a turn belongs to is decided once, by ./chats.
+import { v, type Infer } from 'convex/values'
+import { internal } from '../_generated/api'
+import type { Id } from '../_generated/dataModel'
+import { action, env, type ActionCtx } from '../_generated/server'
+import { generateReply } from '../ai/claude'
 import { liveReplyMode } from '../schema'
-import { runChatTurn } from './chatTurn'
-import { COMPLETION_SIGNALS, ENRICHMENT_SIGNALS } from './prompts'
-
-// The prompts (CAREER_COACH_PROMPT, COMPLETION_COACH_PROMPT) live in ./prompts and are filled
-// there with buildProfileContext. Each turn loads its history inside beginTurn, with the same
-// helpers as getMessages and getMessagesByAction, so one transaction checks, writes and reads.
+import { chatOf } from './chats'
+import { createLiveWriter, type LiveReplyMode } from './liveWriter'
+import { hasSignal } from './prompts'
 
 const chatReply = v.object({ message: v.string(), shouldExtract: v.boolean() })
+type ChatReply = Infer<typeof chatReply>
 
 // `liveReply` (default 'document'): how the reply reaches clients while it is written; see
 // liveReplyMode in the schema and getLiveReply in ./queries.
 
-/** A turn of the general enrichment chat. */
+/** A turn of the general chat. */
 export const sendMessage = action({
   args: { profileId: v.id('profiles'), message: v.string(), liveReply: v.optional(liveReplyMode) },
   returns: chatReply,
   handler: async (ctx, { profileId, message, liveReply }) =>
-    await runChatTurn(ctx, { profileId, message, signals: ENRICHMENT_SIGNALS, liveReply }),
+    await runChatTurn(ctx, { profileId, message, liveReply }),
 })
 
 /**
- * A turn of the completion debrief of one done action. `actionContext` marks the opening
+ * A turn of the debrief of one done career action. `actionContext` marks the opening
  * message: on a debrief that already holds a user message it stores nothing, calls no model
  * and returns the latest finished reply (the frontend sends the opening each time the view
- * mounts). Its contents are not used: the prompt describes the action as stored, so a client
- * cannot change what the model is told the action was.
+ * mounts). Its contents are not used: the prompt describes the career action as stored, so a
+ * client cannot change what the model is told it was.
  */
 export const sendCompletionMessage = action({
   args: {
@@ -45,7 +49,58 @@ export const sendCompletionMessage = action({
       actionId,
       message,
       opening: actionContext !== undefined,
-      signals: COMPLETION_SIGNALS,
       liveReply,
     }),
 })
+
+/**
+ * One chat turn, in two transactions apart from the live writes: beginTurn (checks, stores the
+ * user message, returns the request), the model call, then finishTurn or failTurn.
+ */
+async function runChatTurn(
+  ctx: ActionCtx,
+  turn: {
+    profileId: Id<'profiles'>
+    actionId?: Id<'careerActions'>
+    message: string
+    opening?: boolean
+    liveReply?: LiveReplyMode
+  },
+): Promise<ChatReply> {
+  const request = await ctx.runMutation(internal.enrichment.turns.beginTurn, {
+    profileId: turn.profileId,
+    actionId: turn.actionId,
+    message: turn.message,
+    opening: turn.opening,
+  })
+  if (request.kind === 'alreadyOpened') {
+    return { message: request.message, shouldExtract: request.shouldExtract }
+  }
+  // CHAT_STREAMING=off waits for the whole reply (kept for the benchmark's comparison).
+  const stream = env.CHAT_STREAMING !== 'off'
+  const live = createLiveWriter(ctx, request.replyId, turn.liveReply ?? 'document')
+
+  const outcome = await generateReply({
+    system: request.system,
+    messages: request.messages,
+    stream,
+    onText: live.push,
+  })
+  await live.drain()
+
+  if (!outcome.ok) {
+    await ctx.runMutation(internal.enrichment.turns.failTurn, {
+      replyId: request.replyId,
+      partialText: outcome.partialText,
+      usage: outcome.usage,
+      refused: outcome.refused,
+    })
+    throw outcome.error
+  }
+  await ctx.runMutation(internal.enrichment.turns.finishTurn, {
+    replyId: request.replyId,
+    content: outcome.value,
+    usage: outcome.usage,
+  })
+  return { message: outcome.value, shouldExtract: hasSignal(outcome.value, chatOf(turn).signals) }
+}

@@ -10,11 +10,11 @@ import { requireModelBudget } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
+import { readDebrief } from './chats'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import { extractionResult, EXTRACTION_TOOL, parseExtraction, type ExtractionResult } from './extractionResult'
-import { promptSafe } from './profileContext'
+import { renderTranscript } from './promptEscaping'
 import { extractionSystemPrompt } from './prompts'
-import { readDebrief } from './queries'
 
 export const EXTRACTION_MAX_TOKENS = 1024
 /**
@@ -26,24 +26,6 @@ export const NOTHING_TO_EXTRACT =
   'There is nothing to update your profile from yet: the conversation has no message from you.'
 
 const clientMessage = v.object({ role: messageRole, content: v.string() })
-
-// Every way a text can start a new line, so no message can start a line of its own.
-const LINE_BREAK = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/
-
-/**
- * The transcript as sent: each message opens with a `User:` or `Coach:` line and each of its
- * further lines starts with `| `, so a message cannot forge the other speaker's line; data tags
- * are escaped and half characters replaced.
- */
-function renderTranscript(messages: { role: 'user' | 'assistant'; content: string }[]): string {
-  return messages
-    .map((message) => {
-      const [first, ...rest] = promptSafe(message.content).split(LINE_BREAK)
-      const speaker = message.role === 'user' ? 'User' : 'Coach'
-      return [`${speaker}: ${first}`, ...rest.map((text) => `| ${text}`)].join('\n')
-    })
-    .join('\n\n')
-}
 
 /**
  * Checks the caller (and the action), takes the rate-limit tokens, and returns the request:

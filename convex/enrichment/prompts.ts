@@ -1,6 +1,8 @@
-// Prompts are constants; `fillPrompt` is the only way user text gets into them.
+// The prompts of both chats and of extraction. They are constants; `fillPrompt` is the only way
+// user text gets into them, and only as escaped by ./promptEscaping.
 import type { Doc } from '../_generated/dataModel'
-import { buildProfileContext, promptSafe } from './profileContext'
+import { buildProfileContext } from './profileContext'
+import { promptSafe } from './promptEscaping'
 
 export const CAREER_COACH_PROMPT = `You are a warm, encouraging career coach helping someone move into AI safety work.
 
@@ -23,7 +25,7 @@ IMPORTANT:
 Current profile context:
 {profileContext}`
 
-// Wording from the completion plan (phase 36, plan 01), unchanged.
+// The debrief's prompt: its wording is specified by the product and kept verbatim.
 export const COMPLETION_COACH_PROMPT = `You are a friendly career coach celebrating someone's completed career action in AI safety.
 
 The user just completed this career action:
@@ -68,7 +70,7 @@ Current profile context:
 {profileContext}`
 
 /** Signal phrases of the general chat: the reply offers to summarize and update the profile. */
-export const ENRICHMENT_SIGNALS = [
+export const GENERAL_CHAT_SIGNALS = [
   'summarize',
   'update your profile',
   'good picture',
@@ -76,8 +78,8 @@ export const ENRICHMENT_SIGNALS = [
   'what i learned',
 ] as const
 
-/** The plan's six debrief signals. */
-export const COMPLETION_SIGNALS = [...ENRICHMENT_SIGNALS, 'what you accomplished'] as const
+/** The debrief's signals: the general chat's, and the closing line its prompt suggests. */
+export const DEBRIEF_SIGNALS = [...GENERAL_CHAT_SIGNALS, 'what you accomplished'] as const
 
 export function hasSignal(reply: string, signals: readonly string[]): boolean {
   const lower = reply.toLowerCase()
@@ -98,19 +100,23 @@ function wrapProfile(profile: Doc<'profiles'>): string {
   return `<profile_data>\n${buildProfileContext(profile)}\n</profile_data>`
 }
 
-export function careerCoachSystemPrompt(profile: Doc<'profiles'>): string {
+/** The general chat's system prompt: CAREER_COACH_PROMPT with the profile. */
+export function generalChatSystemPrompt(profile: Doc<'profiles'>): string {
   return fillPrompt(CAREER_COACH_PROMPT, { profileContext: wrapProfile(profile) })
 }
 
-/** The action's context always comes from the stored action, never from the client. */
-export function completionCoachSystemPrompt(
+/**
+ * A debrief's system prompt: COMPLETION_COACH_PROMPT with the profile and the career action,
+ * always as stored, never as a client described it.
+ */
+export function debriefSystemPrompt(
   profile: Doc<'profiles'>,
-  action: Pick<Doc<'careerActions'>, 'type' | 'title' | 'description'>,
+  careerAction: Pick<Doc<'careerActions'>, 'type' | 'title' | 'description'>,
 ): string {
   const actionContext = [
-    `Type: ${action.type}`,
-    `Title: ${promptSafe(action.title)}`,
-    `Description: ${promptSafe(action.description)}`,
+    `Type: ${careerAction.type}`,
+    `Title: ${promptSafe(careerAction.title)}`,
+    `Description: ${promptSafe(careerAction.description)}`,
   ].join('\n')
   return fillPrompt(COMPLETION_COACH_PROMPT, {
     actionContext,

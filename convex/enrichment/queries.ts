@@ -1,61 +1,12 @@
-import { omit } from 'convex-helpers'
+// The chats' queries and their internal reads and writes; what they read with is in ./chats.
+import { pick } from 'convex-helpers'
 import { doc } from 'convex-helpers/validators'
 import { ConvexError, v } from 'convex/values'
-import type { Doc, Id } from '../_generated/dataModel'
-import { internalMutation, internalQuery, query, type QueryCtx } from '../_generated/server'
+import { internalMutation, internalQuery, query } from '../_generated/server'
 import { findOwnedProfile } from '../lib/auth'
-import schema, { messageRole } from '../schema'
+import schema from '../schema'
+import { chatOf, listed, listedMessageDoc, messageDoc, readDebrief, readGeneralChat } from './chats'
 import { readChunks } from './liveReplyChunks'
-
-/**
- * Most messages a chat read returns: the newest ones, oldest first. A debrief is capped far
- * below this (see MAX_DEBRIEF_USER_TURNS), so a debrief is always read whole. At its worst
- * (every message 5,000 characters of 3-byte UTF-8, about 15.2 KB a document) a read is about
- * 3.8 MB, under half of the 8 MiB a transaction may read.
- */
-export const CHAT_READ_LIMIT = 250
-
-const messageDoc = doc(schema, 'enrichmentMessages')
-/** A message as the chat queries list it: without the reply's internal expiry job. */
-const listedMessageDoc = v.object(omit(messageDoc.fields, ['expiryJobId']))
-
-/**
- * What the chat queries list: every message except a reply that has no text yet (the frontend
- * would draw it as an empty bubble; a delta-mode reply stays so until it ends).
- */
-function listed(messages: Doc<'enrichmentMessages'>[]) {
-  return messages
-    .filter((message) => !(message.status === 'streaming' && message.content.length === 0))
-    .map((message) => omit(message, ['expiryJobId']))
-}
-
-/** One debrief, oldest first, read through by_action: its size alone decides the cost. */
-export async function readDebrief(
-  ctx: QueryCtx,
-  actionId: Id<'careerActions'>,
-  limit = CHAT_READ_LIMIT,
-): Promise<Doc<'enrichmentMessages'>[]> {
-  const newestFirst = await ctx.db
-    .query('enrichmentMessages')
-    .withIndex('by_action', (q) => q.eq('actionId', actionId))
-    .order('desc')
-    .take(limit)
-  return newestFirst.reverse()
-}
-
-/** The general chat (messages without actionId), oldest first; never walks debrief messages. */
-export async function readGeneralChat(
-  ctx: QueryCtx,
-  profileId: Id<'profiles'>,
-  limit = CHAT_READ_LIMIT,
-): Promise<Doc<'enrichmentMessages'>[]> {
-  const newestFirst = await ctx.db
-    .query('enrichmentMessages')
-    .withIndex('by_profile_chat', (q) => q.eq('profileId', profileId).eq('actionId', undefined))
-    .order('desc')
-    .take(limit)
-  return newestFirst.reverse()
-}
 
 export const getMessages = internalQuery({
   args: { profileId: v.id('profiles') },
@@ -124,9 +75,7 @@ export const getLiveReply = query({
       const action = await ctx.db.get('careerActions', actionId)
       if (!action || action.profileId !== profile._id) return null
     }
-    const [newest] = actionId
-      ? await readDebrief(ctx, actionId, 1)
-      : await readGeneralChat(ctx, profile._id, 1)
+    const [newest] = await chatOf({ profileId: profile._id, actionId }).read(ctx, 1)
     // A delta-mode reply keeps an empty document until it ends; one with text is document mode.
     if (newest?.status !== 'streaming' || newest.content.length > 0) return null
     const chunks = await readChunks(ctx, newest._id, cursor)
@@ -146,12 +95,7 @@ export const getProfileInternal = internalQuery({
 })
 
 export const saveMessage = internalMutation({
-  args: {
-    profileId: v.id('profiles'),
-    role: messageRole,
-    content: v.string(),
-    actionId: v.optional(v.id('careerActions')),
-  },
+  args: pick(messageDoc.fields, ['profileId', 'role', 'content', 'actionId']),
   returns: v.id('enrichmentMessages'),
   handler: async (ctx, { profileId, role, content, actionId }) => {
     return await ctx.db.insert('enrichmentMessages', {

@@ -2,7 +2,7 @@
 // after it, and writeReplyProgress (document mode) or writeReplyChunk (delta mode) for the
 // stream in between.
 import { ConvexError, v } from 'convex/values'
-import type { Doc, Id } from '../_generated/dataModel'
+import type { Doc } from '../_generated/dataModel'
 import { internalMutation, type MutationCtx } from '../_generated/server'
 import { internal } from '../_generated/api'
 import { modelDeadlineMs } from '../ai/claude'
@@ -14,20 +14,10 @@ import { requireModelBudget } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
-import {
-  buildModelHistory,
-  DEBRIEF_READ_LIMIT,
-  HISTORY_LIMIT,
-  MAX_DEBRIEF_USER_TURNS,
-} from './history'
-import {
-  careerCoachSystemPrompt,
-  COMPLETION_SIGNALS,
-  completionCoachSystemPrompt,
-  hasSignal,
-} from './prompts'
+import { chatOf } from './chats'
+import { buildModelHistory } from './history'
 import { deleteChunkBatch, lastChunk, scheduleChunkRemoval, textSoFar } from './liveReplyChunks'
-import { readDebrief, readGeneralChat } from './queries'
+import { hasSignal } from './prompts'
 
 export const REPLY_IN_PROGRESS =
   'A reply is still being written in this conversation. Wait for it to finish, then send your message.'
@@ -59,7 +49,7 @@ async function cancelExpiry(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) 
 }
 
 /**
- * Checks the caller, the action and the limits, stores the user message and an empty reply
+ * Checks the caller, the career action and the limits, stores the user message and an empty reply
  * placeholder, and returns everything the model call needs. One transaction: a refused call
  * writes nothing, and two racing turns cannot both pass the in-progress check.
  */
@@ -74,7 +64,6 @@ export const beginTurn = internalMutation({
   returns: v.union(
     v.object({
       kind: v.literal('reply'),
-      userId: v.id('users'),
       replyId: v.id('enrichmentMessages'),
       system: v.string(),
       messages: v.array(v.object({ role: messageRole, content: v.string() })),
@@ -83,21 +72,23 @@ export const beginTurn = internalMutation({
     v.object({ kind: v.literal('alreadyOpened'), message: v.string(), shouldExtract: v.boolean() }),
   ),
   handler: async (ctx, { profileId, actionId, message, opening }) => {
-    const { userId, profile, action } = await requireChatAccess(ctx, profileId, actionId)
-    if (action && action.status !== 'done') {
-      throw new ConvexError(`Cannot debrief an action with status "${action.status}" - must be "done"`)
+    const { userId, profile, action: careerAction } = await requireChatAccess(ctx, profileId, actionId)
+    const chat = chatOf({ profileId, actionId })
+    const required = chat.requiredActionStatus
+    if (careerAction && required && careerAction.status !== required) {
+      throw new ConvexError(
+        `Cannot debrief an action with status "${careerAction.status}" - must be "${required}"`,
+      )
     }
 
-    const conversation = actionId
-      ? await readDebrief(ctx, actionId, DEBRIEF_READ_LIMIT)
-      : await readGeneralChat(ctx, profileId, HISTORY_LIMIT)
+    const conversation = await chat.read(ctx, chat.turnReadLimit)
 
-    if (action && opening && conversation.some((stored) => stored.role === 'user')) {
+    if (opening && conversation.some((stored) => stored.role === 'user')) {
       const latestReply = conversation.findLast(
         (stored) => stored.role === 'assistant' && stored.status === undefined,
       )
       const text = latestReply?.content ?? ''
-      return { kind: 'alreadyOpened' as const, message: text, shouldExtract: hasSignal(text, COMPLETION_SIGNALS) }
+      return { kind: 'alreadyOpened' as const, message: text, shouldExtract: hasSignal(text, chat.signals) }
     }
     checkChatMessage(message)
     requireModelPrice(chatModel().id)
@@ -114,11 +105,11 @@ export const beginTurn = internalMutation({
     const last = finished.at(-1)
     // Sending the same text again after a failed reply retries that message, not a new one.
     const isRetry = last?.role === 'user' && last.content === message
-    if (action && !isRetry) {
+    if (chat.maxUserTurns !== null && !isRetry) {
       const userTurns = finished.filter((stored) => stored.role === 'user').length
-      if (userTurns >= MAX_DEBRIEF_USER_TURNS) {
+      if (userTurns >= chat.maxUserTurns) {
         throw new ConvexError(
-          `This debrief has reached its limit of ${MAX_DEBRIEF_USER_TURNS} messages. You can update your profile from it now.`,
+          `This debrief has reached its limit of ${chat.maxUserTurns} messages. You can update your profile from it now.`,
         )
       }
     }
@@ -126,17 +117,17 @@ export const beginTurn = internalMutation({
     await requireModelBudget(ctx)
     await consumeLimits(ctx, userId, ['chatTurn', 'modelCallsPerDay'])
 
-    const link = actionId ? { actionId } : {}
     if (!isRetry) {
       await ctx.db.insert('enrichmentMessages', {
-        profileId, role: 'user', content: message, ...link, createdAt: now,
+        ...chat.link, role: 'user', content: message, createdAt: now,
       })
     }
     // Date.now() is fixed for a whole mutation: +1 keeps the reply after the message it answers.
     const replyId = await ctx.db.insert('enrichmentMessages', {
-      profileId, role: 'assistant', content: '', status: 'streaming', ...link, createdAt: now + 1,
+      ...chat.link, role: 'assistant', content: '', status: 'streaming', createdAt: now + 1,
     })
-    // If the action dies before finishing the reply, this settles it so no chat shows it forever.
+    // If the Convex action running the turn dies before finishing the reply, this settles it so
+    // no chat shows it forever.
     // Stored on the reply (same transaction, so still one write) for the finish to cancel.
     const expiryJobId = await ctx.scheduler.runAfter(
       staleReplyMs(),
@@ -148,11 +139,8 @@ export const beginTurn = internalMutation({
     const history = isRetry ? finished : [...finished, { role: 'user' as const, content: message }]
     return {
       kind: 'reply' as const,
-      userId,
       replyId,
-      system: action
-        ? completionCoachSystemPrompt(profile, action)
-        : careerCoachSystemPrompt(profile),
+      system: chat.systemPrompt(profile, careerAction),
       messages: buildModelHistory(history),
     }
   },
@@ -203,11 +191,17 @@ export const deleteReplyChunks = internalMutation({
   },
 })
 
-function usageOf(userId: Id<'users'>, reply: Doc<'enrichmentMessages'>) {
+/**
+ * Who a reply's model call is counted against, read from the reply itself. Account deletion
+ * removes a user's messages before their profile, so a stored reply always has its profile.
+ */
+async function usageOf(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) {
+  const profile = await ctx.db.get('profiles', reply.profileId)
+  if (!profile) throw new Error(`Reply ${reply._id} outlived its profile`)
   return {
-    userId,
+    userId: profile.userId,
     profileId: reply.profileId,
-    chat: reply.actionId ? ('debrief' as const) : ('general' as const),
+    chat: chatOf(reply).usageKind,
     actionId: reply.actionId,
   }
 }
@@ -215,12 +209,11 @@ function usageOf(userId: Id<'users'>, reply: Doc<'enrichmentMessages'>) {
 export const finishTurn = internalMutation({
   args: {
     replyId: v.id('enrichmentMessages'),
-    userId: v.id('users'),
     content: v.string(),
     usage: modelUsageValidator,
   },
   returns: v.null(),
-  handler: async (ctx, { replyId, userId, content, usage }) => {
+  handler: async (ctx, { replyId, content, usage }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (!reply) throw new Error(`Reply ${replyId} vanished before it was finished`)
     // A reply already settled as failed (its turn ran past the stale limit) stays settled:
@@ -234,7 +227,7 @@ export const finishTurn = internalMutation({
       })
       await scheduleChunkRemoval(ctx, replyId)
     }
-    await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: true })
+    await recordModelUsage(ctx, { ...(await usageOf(ctx, reply)), usage, succeeded: true })
     return null
   },
 })
@@ -242,14 +235,13 @@ export const finishTurn = internalMutation({
 export const failTurn = internalMutation({
   args: {
     replyId: v.id('enrichmentMessages'),
-    userId: v.id('users'),
     partialText: v.string(),
     usage: modelUsageValidator,
     /** The model's safety classifiers declined the request. */
     refused: v.optional(v.boolean()),
   },
   returns: v.null(),
-  handler: async (ctx, { replyId, userId, partialText, usage, refused }) => {
+  handler: async (ctx, { replyId, partialText, usage, refused }) => {
     const reply = await ctx.db.get('enrichmentMessages', replyId)
     if (!reply) return null
     if (reply.status === 'streaming') {
@@ -258,7 +250,7 @@ export const failTurn = internalMutation({
       if (refused) await setAsideRefusedMessages(ctx, reply)
     }
     if (usage.inputTokens + usage.outputTokens > 0) {
-      await recordModelUsage(ctx, { ...usageOf(userId, reply), usage, succeeded: false })
+      await recordModelUsage(ctx, { ...(await usageOf(ctx, reply)), usage, succeeded: false })
     }
     return null
   },
@@ -270,10 +262,8 @@ export const failTurn = internalMutation({
  * stored and listed, never again part of the history. A rephrased message starts afresh.
  */
 async function setAsideRefusedMessages(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) {
-  const newestFirst = reply.actionId
-    ? await readDebrief(ctx, reply.actionId, DEBRIEF_READ_LIMIT)
-    : await readGeneralChat(ctx, reply.profileId, HISTORY_LIMIT)
-  newestFirst.reverse()
+  const chat = chatOf(reply)
+  const newestFirst = (await chat.read(ctx, chat.turnReadLimit)).reverse()
   for (const message of newestFirst) {
     if (message.createdAt >= reply.createdAt || message.status !== undefined) continue
     if (message.role !== 'user') break

@@ -1,10 +1,10 @@
+// How a reply reaches readers while the model writes it: throttled writes of the whole text so
+// far into its document (document mode), or of the new text as numbered chunks (delta mode).
 import type { Infer } from 'convex/values'
 import { internal } from '../_generated/api'
 import type { Id } from '../_generated/dataModel'
-import { env, type ActionCtx } from '../_generated/server'
-import { generateReply } from '../ai/claude'
+import type { ActionCtx } from '../_generated/server'
 import type { liveReplyMode } from '../schema'
-import { hasSignal } from './prompts'
 
 /**
  * How often a streaming reply is written to its message document (the first text at once).
@@ -132,7 +132,7 @@ export function createChunkWriter(
 }
 
 /** The live writer of one reply: its document (document mode) or its chunks (delta mode). */
-function createLiveWriter(ctx: ActionCtx, replyId: Id<'enrichmentMessages'>, mode: LiveReplyMode) {
+export function createLiveWriter(ctx: ActionCtx, replyId: Id<'enrichmentMessages'>, mode: LiveReplyMode) {
   if (mode === 'deltas') {
     return createChunkWriter(async ({ seq, text }) => {
       await ctx.runMutation(internal.enrichment.turns.writeReplyChunk, { replyId, seq, text })
@@ -141,61 +141,4 @@ function createLiveWriter(ctx: ActionCtx, replyId: Id<'enrichmentMessages'>, mod
   return createReplyFlusher(async (content) => {
     await ctx.runMutation(internal.enrichment.turns.writeReplyProgress, { replyId, content })
   }, FLUSH_INTERVAL_MS)
-}
-
-export type ChatReply = { message: string; shouldExtract: boolean }
-
-/**
- * One chat turn, in two transactions apart from stream flushes: beginTurn (checks, stores the
- * user message, returns the request), the model call, then finishTurn or failTurn.
- */
-export async function runChatTurn(
-  ctx: ActionCtx,
-  turn: {
-    profileId: Id<'profiles'>
-    actionId?: Id<'careerActions'>
-    message: string
-    opening?: boolean
-    signals: readonly string[]
-    liveReply?: LiveReplyMode
-  },
-): Promise<ChatReply> {
-  const request = await ctx.runMutation(internal.enrichment.turns.beginTurn, {
-    profileId: turn.profileId,
-    actionId: turn.actionId,
-    message: turn.message,
-    opening: turn.opening,
-  })
-  if (request.kind === 'alreadyOpened') {
-    return { message: request.message, shouldExtract: request.shouldExtract }
-  }
-  // CHAT_STREAMING=off waits for the whole reply (kept for the benchmark's comparison).
-  const stream = env.CHAT_STREAMING !== 'off'
-  const live = createLiveWriter(ctx, request.replyId, turn.liveReply ?? 'document')
-
-  const outcome = await generateReply({
-    system: request.system,
-    messages: request.messages,
-    stream,
-    onText: live.push,
-  })
-  await live.drain()
-
-  if (!outcome.ok) {
-    await ctx.runMutation(internal.enrichment.turns.failTurn, {
-      replyId: request.replyId,
-      userId: request.userId,
-      partialText: outcome.partialText,
-      usage: outcome.usage,
-      refused: outcome.refused,
-    })
-    throw outcome.error
-  }
-  await ctx.runMutation(internal.enrichment.turns.finishTurn, {
-    replyId: request.replyId,
-    userId: request.userId,
-    content: outcome.value,
-    usage: outcome.usage,
-  })
-  return { message: outcome.value, shouldExtract: hasSignal(outcome.value, turn.signals) }
 }
