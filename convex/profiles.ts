@@ -6,7 +6,7 @@ import { checkProfileFields } from './lib/limits'
 import { acceptText, mergeList } from './lib/profileMerge'
 import { extractionValues, LIST_FIELDS, TEXT_FIELDS } from './enrichment/extractionResult'
 import type { Doc } from './_generated/dataModel'
-import schema, { editableProfileFields } from './schema'
+import schema, { editableProfile, editableProfileFields } from './schema'
 
 const profileDoc = doc(schema, 'profiles')
 
@@ -29,7 +29,7 @@ export const createProfile = mutation({
 })
 
 export const updateField = mutation({
-  args: { profileId: v.id('profiles'), updates: v.object(editableProfileFields) },
+  args: { profileId: v.id('profiles'), updates: editableProfile },
   returns: v.object({ success: v.literal(true) }),
   handler: async (ctx, { profileId, updates }) => {
     await requireProfileOwner(ctx, profileId)

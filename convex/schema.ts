@@ -37,6 +37,7 @@ export const editableProfileFields = {
   enrichmentSummary: v.optional(v.string()),
   hasEnrichmentConversation: v.optional(v.boolean()),
 }
+export const editableProfile = v.object(editableProfileFields)
 
 export const actionType = v.union(
   v.literal('replicate'),

@@ -1,11 +1,13 @@
-import { ConvexError, v } from 'convex/values'
+import { pick } from 'convex-helpers'
+import { doc } from 'convex-helpers/validators'
+import { ConvexError, v, type Infer } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { internal } from '../_generated/api'
 import { internalMutation, mutation, type MutationCtx } from '../_generated/server'
 import { MODEL_ID } from '../ai/claude'
 import { verifyActionOwnership } from '../lib/auth'
 import { checkLength, checkListLength } from '../lib/limits'
-import { actionType } from '../schema'
+import schema from '../schema'
 
 type Status = Doc<'careerActions'>['status']
 
@@ -128,12 +130,12 @@ export const GENERATED_ACTION_LIMITS = {
  */
 export const REPLACED_ACTIONS_PER_BATCH = 200
 
-function checkGeneratedAction(action: {
-  title: string
-  description: string
-  rationale: string
-  profileBasis?: string[]
-}): void {
+/** What a generation writes of each career action; the rest is set when it is saved. */
+const generatedCareerAction = v.object(
+  pick(doc(schema, 'careerActions').fields, ['type', 'title', 'description', 'rationale', 'profileBasis']),
+)
+
+function checkGeneratedAction(action: Infer<typeof generatedCareerAction>): void {
   const limits = GENERATED_ACTION_LIMITS
   checkLength(action.title, limits.title)
   checkLength(action.description, limits.description)
@@ -187,15 +189,7 @@ export const deleteReplacedActionsBatch = internalMutation({
 export const saveGeneratedActions = internalMutation({
   args: {
     profileId: v.id('profiles'),
-    actions: v.array(
-      v.object({
-        type: actionType,
-        title: v.string(),
-        description: v.string(),
-        rationale: v.string(),
-        profileBasis: v.optional(v.array(v.string())),
-      }),
-    ),
+    actions: v.array(generatedCareerAction),
     modelVersion: v.optional(v.string()),
   },
   returns: v.object({ savedCount: v.number() }),

@@ -1,3 +1,4 @@
+import { pick } from 'convex-helpers'
 import { ConvexError, v } from 'convex/values'
 import { internal } from '../_generated/api'
 import { action, internalMutation } from '../_generated/server'
@@ -9,12 +10,11 @@ import { checkLength, FIELD_LIMITS } from '../lib/limits'
 import { requireModelBudget } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
-import { messageRole } from '../schema'
-import { readDebrief } from './chats'
+import { messageDoc, readDebrief } from './chats'
 import { DEBRIEF_READ_LIMIT, finishedTurns } from './history'
 import { extractionResult, EXTRACTION_TOOL, parseExtraction, type ExtractionResult } from './extractionResult'
 import { renderTranscript } from './promptEscaping'
-import { extractionSystemPrompt } from './prompts'
+import { extractionRequest, extractionSystemPrompt } from './prompts'
 
 export const EXTRACTION_MAX_TOKENS = 1024
 /**
@@ -25,7 +25,8 @@ export const EXTRACTION_MAX_CHARS = 80_000
 export const NOTHING_TO_EXTRACT =
   'There is nothing to update your profile from yet: the conversation has no message from you.'
 
-const clientMessage = v.object({ role: messageRole, content: v.string() })
+/** A message as a client sends it for extraction: its role and text, as stored. */
+const clientMessage = v.object(pick(messageDoc.fields, ['role', 'content']))
 
 /**
  * Checks the caller (and the action), takes the rate-limit tokens, and returns the request:
@@ -66,12 +67,7 @@ export const beginExtraction = internalMutation({
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
       system: extractionSystemPrompt(profile),
-      messages: [
-        {
-          role: 'user' as const,
-          content: `<conversation>\n${transcript}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`,
-        },
-      ],
+      messages: [{ role: 'user' as const, content: extractionRequest(transcript) }],
     }
   },
 })

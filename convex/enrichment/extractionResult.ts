@@ -1,6 +1,6 @@
 // The extraction fields, defined once: the tool schema sent to the model, the result validator,
 // the parsing of the model's reply and the profile field each one fills all come from here.
-import { ConvexError, v, type Infer } from 'convex/values'
+import { ConvexError, v, type Infer, type VArray, type VString } from 'convex/values'
 import type { Doc } from '../_generated/dataModel'
 import type { ToolDefinition } from '../ai/claude'
 import { FIELD_LIMITS, LIST_LIMITS } from '../lib/limits'
@@ -49,11 +49,14 @@ const textKeys = Object.keys(TEXT_FIELDS) as TextKey[]
 
 /** One value per field: lists always present, texts only when there is something to say. */
 export const extractionValues = v.object({
-  skills_mentioned: v.array(v.string()),
-  career_interests: v.array(v.string()),
-  career_goals: v.optional(v.string()),
-  background_summary: v.optional(v.string()),
-  seeking: v.optional(v.string()),
+  ...(Object.fromEntries(listKeys.map((key) => [key, v.array(v.string())])) as Record<
+    ListKey,
+    VArray<string[], VString>
+  >),
+  ...(Object.fromEntries(textKeys.map((key) => [key, v.optional(v.string())])) as Record<
+    TextKey,
+    VString<string | undefined, 'optional'>
+  >),
 })
 export type ExtractionValues = Infer<typeof extractionValues>
 

@@ -1,6 +1,7 @@
 // The prompts of both chats and of extraction. They are constants; `fillPrompt` is the only way
 // user text gets into them, and only as escaped by ./promptEscaping.
 import type { Doc } from '../_generated/dataModel'
+import { EXTRACTION_TOOL } from './extractionResult'
 import { buildProfileContext } from './profileContext'
 import { promptSafe } from './promptEscaping'
 
@@ -126,4 +127,9 @@ export function debriefSystemPrompt(
 
 export function extractionSystemPrompt(profile: Doc<'profiles'>): string {
   return fillPrompt(EXTRACTION_PROMPT, { profileContext: wrapProfile(profile) })
+}
+
+/** The extraction request's one user message: the rendered transcript (see renderTranscript). */
+export function extractionRequest(transcript: string): string {
+  return `<conversation>\n${transcript}\n</conversation>\n\nRecord what this conversation reveals about me by calling ${EXTRACTION_TOOL.name}.`
 }

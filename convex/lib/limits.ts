@@ -1,6 +1,6 @@
 import { ConvexError } from 'convex/values'
 import type { Infer } from 'convex/values'
-import type { educationEntry, workEntry } from '../schema'
+import type { editableProfile } from '../schema'
 import { BROKEN_CHARACTER, isWellFormedText } from './text'
 
 /** Longest text, in characters, that each kind of field accepts. */
@@ -51,19 +51,7 @@ export function checkChatMessage(message: string): void {
   checkLength(message, FIELD_LIMITS.chatMessage)
 }
 
-type EditableProfile = {
-  name?: string
-  pronouns?: string
-  location?: string
-  headline?: string
-  education?: Infer<typeof educationEntry>[]
-  workHistory?: Infer<typeof workEntry>[]
-  skills?: string[]
-  careerGoals?: string
-  aiSafetyInterests?: string[]
-  seeking?: string
-  enrichmentSummary?: string
-}
+type EditableProfile = Infer<typeof editableProfile>
 
 /** Throws before anything is written if any field of a profile update is over its limit. */
 export function checkProfileFields(fields: EditableProfile): void {

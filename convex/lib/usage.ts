@@ -1,23 +1,23 @@
-import { v } from 'convex/values'
+import { pick } from 'convex-helpers'
+import { v, type Infer } from 'convex/values'
 import type { Id } from '../_generated/dataModel'
 import type { MutationCtx } from '../_generated/server'
-import type { ModelUsage } from '../ai/claude'
 import { chatModel, extractionModel } from '../ai/models'
 import { costIfPriced } from '../ai/prices'
 import { recordModelSpend } from './budget'
 import { addToUsageReport } from './usageReport'
+import schema, { type usageChat } from '../schema'
 
 /**
  * A model call's usage as mutations receive it. `model` is the id actually called; it is
  * optional only for internal callers that predate it, which get the model configured now.
  */
+const usageRow = schema.tables.modelUsage.validator.fields
 export const modelUsageValidator = v.object({
-  model: v.optional(v.string()),
-  inputTokens: v.number(),
-  outputTokens: v.number(),
+  ...pick(usageRow, ['inputTokens', 'outputTokens']),
+  model: v.optional(usageRow.model),
 })
 
-type Chat = 'general' | 'debrief' | 'extraction'
 
 /**
  * One modelUsage row per model call, so cost per user (and per model) can be read. In the same
@@ -29,9 +29,9 @@ export async function recordModelUsage(
   call: {
     userId: Id<'users'>
     profileId: Id<'profiles'>
-    chat: Chat
+    chat: Infer<typeof usageChat>
     actionId?: Id<'careerActions'>
-    usage: Omit<ModelUsage, 'model'> & { model?: string }
+    usage: Infer<typeof modelUsageValidator>
     succeeded: boolean
   },
 ): Promise<void> {
