@@ -4,7 +4,7 @@ import { internal } from './_generated/api'
 import { action, mutation } from './_generated/server'
 import { closingAccountOfCaller, startAccountDeletion } from './lib/accountDeletion'
 import { ExportFile, forEachPage } from './lib/accountExport'
-import { getUserId, NOT_AUTHENTICATED } from './lib/auth'
+import { findUserId, NOT_AUTHENTICATED } from './lib/auth'
 import { consumeLimits } from './lib/rateLimits'
 
 /**
@@ -17,7 +17,7 @@ export const deleteMyData = mutation({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
-    const userId = await getUserId(ctx)
+    const userId = await findUserId(ctx)
     if (userId) {
       await consumeLimits(ctx, userId, ['accountDeletion'])
       await startAccountDeletion(ctx, userId)

@@ -6,7 +6,7 @@ import { ConvexError, v } from 'convex/values'
 import { internal } from './_generated/api'
 import type { Id } from './_generated/dataModel'
 import { internalMutation, internalQuery, type QueryCtx } from './_generated/server'
-import { findMyProfile, getUserId, NOT_AUTHENTICATED, requireAuth } from './lib/auth'
+import { findMyProfile, findUserId, NOT_AUTHENTICATED, requireUserId } from './lib/auth'
 import {
   EXPORT_LINK_LIFETIME_MS,
   EXPORT_PAGE_BYTES,
@@ -29,7 +29,7 @@ const EXPORT_BUILD_DEADLINE_MS = 10 * 60 * 1000
 
 /** The export's owner when that is the caller, still signed in; otherwise null. */
 async function exportOwner(ctx: QueryCtx, exportId: Id<'accountExports'>): Promise<Id<'users'> | null> {
-  const userId = await getUserId(ctx)
+  const userId = await findUserId(ctx)
   if (!userId) return null
   const row = await ctx.db.get('accountExports', exportId)
   return row && row.userId === userId ? userId : null
@@ -52,7 +52,7 @@ export const beginExport = internalMutation({
   args: {},
   returns: v.id('accountExports'),
   handler: async (ctx) => {
-    const userId = await requireAuth(ctx)
+    const userId = await requireUserId(ctx)
     await consumeLimits(ctx, userId, ['accountExport'])
     const now = Date.now()
     const expiresAt = now + EXPORT_BUILD_DEADLINE_MS + EXPORT_LINK_LIFETIME_MS

@@ -2,7 +2,7 @@ import { convexAuth } from '@convex-dev/auth/server'
 import { v } from 'convex/values'
 import { query } from './_generated/server'
 import { CODE_ATTEMPTS_PER_HOUR, accountPassword } from './lib/accountPassword'
-import { getUserId } from './lib/auth'
+import { findUserId } from './lib/auth'
 
 // The flows, throttles and emails are in lib/accountPassword.ts; the README lists the params.
 export const { auth, signIn, signOut, store } = convexAuth({
@@ -18,5 +18,5 @@ export const { auth, signIn, signOut, store } = convexAuth({
 export const isAuthenticated = query({
   args: {},
   returns: v.boolean(),
-  handler: async (ctx) => (await getUserId(ctx)) !== null,
+  handler: async (ctx) => (await findUserId(ctx)) !== null,
 })

@@ -1,7 +1,7 @@
 import { doc } from 'convex-helpers/validators'
 import { ConvexError, v } from 'convex/values'
 import { mutation, query } from './_generated/server'
-import { findMyProfile, requireAuth, requireProfileOwner } from './lib/auth'
+import { findMyProfile, ownedProfileMutation, requireUserId } from './lib/auth'
 import { checkProfileFields } from './lib/limits'
 import { acceptText, mergeList } from './lib/profileMerge'
 import { extractionValues, LIST_FIELDS, TEXT_FIELDS } from './enrichment/extractionResult'
@@ -20,7 +20,7 @@ export const createProfile = mutation({
   args: editableProfileFields,
   returns: v.id('profiles'),
   handler: async (ctx, fields) => {
-    const userId = await requireAuth(ctx)
+    const userId = await requireUserId(ctx)
     if (await findMyProfile(ctx)) throw new ConvexError('You already have a profile')
     checkProfileFields(fields)
     const now = Date.now()
@@ -28,11 +28,11 @@ export const createProfile = mutation({
   },
 })
 
-export const updateField = mutation({
-  args: { profileId: v.id('profiles'), updates: editableProfile },
+export const updateField = ownedProfileMutation({
+  args: { updates: editableProfile },
   returns: v.object({ success: v.literal(true) }),
-  handler: async (ctx, { profileId, updates }) => {
-    await requireProfileOwner(ctx, profileId)
+  handler: async (ctx, { updates }) => {
+    const profileId = ctx.profile._id
     checkProfileFields(updates)
     // Only the keys the caller sent are written; an empty update changes nothing.
     const sent = definedOnly(updates)
@@ -55,11 +55,12 @@ function definedOnly<T extends object>(fields: T): Partial<T> {
  * the new ones; a text that starts with the current text replaces it, any other text is
  * appended to it as a new paragraph. Either way the profile ends up the same. Returns it.
  */
-export const applyExtraction = mutation({
-  args: { profileId: v.id('profiles'), accepted: extractionValues.partial() },
+export const applyExtraction = ownedProfileMutation({
+  args: { accepted: extractionValues.partial() },
   returns: profileDoc,
-  handler: async (ctx, { profileId, accepted }) => {
-    const { profile } = await requireProfileOwner(ctx, profileId)
+  handler: async (ctx, { accepted }) => {
+    const { profile } = ctx
+    const profileId = profile._id
     const updates: Partial<Doc<'profiles'>> = {}
     for (const [key, field] of Object.entries(LIST_FIELDS)) {
       const items = accepted[key as keyof typeof LIST_FIELDS]

@@ -3,55 +3,51 @@ import { doc } from 'convex-helpers/validators'
 import { ConvexError, v, type Infer } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { internal } from '../_generated/api'
-import { internalMutation, mutation, type MutationCtx } from '../_generated/server'
+import { internalMutation, type MutationCtx } from '../_generated/server'
 import { MODEL_ID } from '../ai/claude'
-import { verifyActionOwnership } from '../lib/auth'
+import { ownedCareerActionMutation } from '../lib/auth'
 import { checkLength, checkListLength } from '../lib/limits'
 import schema from '../schema'
 
 type Status = Doc<'careerActions'>['status']
 
 /**
- * Moves an owned action from one of `from` to `to`. Any other current status throws,
- * naming the status it has and the ones it needs.
+ * Moves the caller's career action from one of `from` to `to`. Any other current status
+ * throws, naming the status it has and the ones it needs.
  */
-async function moveAction(
-  ctx: MutationCtx,
-  actionId: Id<'careerActions'>,
+async function moveCareerAction(
+  ctx: MutationCtx & { careerAction: Doc<'careerActions'> },
   move: { verb: string; from: Status[]; to: Status; patch?: Partial<Doc<'careerActions'>> },
 ): Promise<null> {
-  const { action } = await verifyActionOwnership(ctx, actionId)
-  if (!move.from.includes(action.status)) {
+  const { careerAction } = ctx
+  if (!move.from.includes(careerAction.status)) {
     const expected = move.from.map((status) => `"${status}"`).join(' or ')
     throw new ConvexError(
-      `Cannot ${move.verb} an action with status "${action.status}" - must be ${expected}`,
+      `Cannot ${move.verb} an action with status "${careerAction.status}" - must be ${expected}`,
     )
   }
-  await ctx.db.patch('careerActions', actionId, { ...move.patch, status: move.to })
+  await ctx.db.patch('careerActions', careerAction._id, { ...move.patch, status: move.to })
   return null
 }
 
-const byId = { actionId: v.id('careerActions') }
-
-export const saveAction = mutation({
-  args: byId,
+export const saveAction = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: (ctx, { actionId }) =>
-    moveAction(ctx, actionId, { verb: 'save', from: ['active'], to: 'saved' }),
+  handler: (ctx) => moveCareerAction(ctx, { verb: 'save', from: ['active'], to: 'saved' }),
 })
 
-export const dismissAction = mutation({
-  args: byId,
+export const dismissAction = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: (ctx, { actionId }) =>
-    moveAction(ctx, actionId, { verb: 'dismiss', from: ['active', 'saved'], to: 'dismissed' }),
+  handler: (ctx) =>
+    moveCareerAction(ctx, { verb: 'dismiss', from: ['active', 'saved'], to: 'dismissed' }),
 })
 
-export const startAction = mutation({
-  args: byId,
+export const startAction = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: (ctx, { actionId }) =>
-    moveAction(ctx, actionId, {
+  handler: (ctx) =>
+    moveCareerAction(ctx, {
       verb: 'start',
       from: ['active', 'saved'],
       to: 'in_progress',
@@ -59,11 +55,11 @@ export const startAction = mutation({
     }),
 })
 
-export const completeAction = mutation({
-  args: byId,
+export const completeAction = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: (ctx, { actionId }) =>
-    moveAction(ctx, actionId, {
+  handler: (ctx) =>
+    moveCareerAction(ctx, {
       verb: 'complete',
       from: ['in_progress'],
       to: 'done',
@@ -71,18 +67,17 @@ export const completeAction = mutation({
     }),
 })
 
-export const unsaveAction = mutation({
-  args: byId,
+export const unsaveAction = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: (ctx, { actionId }) =>
-    moveAction(ctx, actionId, { verb: 'unsave', from: ['saved'], to: 'active' }),
+  handler: (ctx) => moveCareerAction(ctx, { verb: 'unsave', from: ['saved'], to: 'active' }),
 })
 
-export const cancelAction = mutation({
-  args: byId,
+export const cancelAction = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: (ctx, { actionId }) =>
-    moveAction(ctx, actionId, {
+  handler: (ctx) =>
+    moveCareerAction(ctx, {
       verb: 'cancel',
       from: ['in_progress'],
       to: 'active',
@@ -91,21 +86,21 @@ export const cancelAction = mutation({
 })
 
 /**
- * Called after completeAction when the user chooses "Tell us about it". Only a done action
- * can have a debrief; calling it again leaves the flag set and changes nothing else.
+ * Called after completeAction when the user chooses "Tell us about it". Only a done career
+ * action can have a debrief; calling it again leaves the flag set and changes nothing else.
  */
-export const markCompletionStarted = mutation({
-  args: byId,
+export const markCompletionStarted = ownedCareerActionMutation({
+  args: {},
   returns: v.null(),
-  handler: async (ctx, { actionId }) => {
-    const { action } = await verifyActionOwnership(ctx, actionId)
-    if (action.status !== 'done') {
+  handler: async (ctx) => {
+    const { careerAction } = ctx
+    if (careerAction.status !== 'done') {
       throw new ConvexError(
-        `Cannot start completion conversation for action with status "${action.status}" - must be "done"`,
+        `Cannot start completion conversation for action with status "${careerAction.status}" - must be "done"`,
       )
     }
-    if (!action.completionConversationStarted) {
-      await ctx.db.patch('careerActions', actionId, { completionConversationStarted: true })
+    if (!careerAction.completionConversationStarted) {
+      await ctx.db.patch('careerActions', careerAction._id, { completionConversationStarted: true })
     }
     return null
   },

@@ -2,7 +2,7 @@ import { doc } from 'convex-helpers/validators'
 import { v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import { query, type QueryCtx } from '../_generated/server'
-import { findMyProfile, getUserId } from '../lib/auth'
+import { findMyProfile, findUserId } from '../lib/auth'
 import schema from '../schema'
 
 /**
@@ -40,7 +40,7 @@ export const getMyActions = query({
     }),
   ),
   handler: async (ctx) => {
-    if (!(await getUserId(ctx))) return null
+    if (!(await findUserId(ctx))) return null
     const profile = await findMyProfile(ctx)
     if (!profile) {
       return { active: [], inProgress: [], saved: [], completed: [], hasProfile: false, profileId: null }

@@ -72,7 +72,7 @@ export const beginTurn = internalMutation({
     v.object({ kind: v.literal('alreadyOpened'), message: v.string(), shouldExtract: v.boolean() }),
   ),
   handler: async (ctx, { profileId, actionId, message, opening }) => {
-    const { userId, profile, action: careerAction } = await requireChatAccess(ctx, profileId, actionId)
+    const { userId, profile, careerAction } = await requireChatAccess(ctx, profileId, actionId)
     const chat = chatOf({ profileId, actionId })
     const required = chat.requiredActionStatus
     if (careerAction && required && careerAction.status !== required) {

@@ -1,8 +1,11 @@
 import { getAuthSessionId, getAuthUserId } from '@convex-dev/auth/server'
-import { ConvexError } from 'convex/values'
+import { customMutation } from 'convex-helpers/server/customFunctions'
+import { ConvexError, v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
-import type { QueryCtx } from '../_generated/server'
+import { mutation, type QueryCtx } from '../_generated/server'
 
+// The one place access is checked. `find*` returns null when the caller may not see the thing
+// (for queries that answer empty); `require*` throws a ConvexError (for everything that writes).
 // Stranger and not-found get the same message so that ids of other users' data leak nothing.
 export const PROFILE_NOT_FOUND = 'Profile not found'
 export const ACTION_NOT_FOUND = 'Career action not found'
@@ -19,7 +22,7 @@ type AuthCtx = QueryCtx
  * Every access check in the backend goes through here. Actions have no db: they reach data
  * only through an internal query or mutation, which inherits the caller's identity and checks.
  */
-export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
+export async function findUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
   const tokenUserId = await getAuthUserId(ctx)
   const rawSessionId = await getAuthSessionId(ctx)
   if (!tokenUserId || !rawSessionId) return null
@@ -31,8 +34,8 @@ export async function getUserId(ctx: AuthCtx): Promise<Id<'users'> | null> {
   return session.userId
 }
 
-export async function requireAuth(ctx: AuthCtx): Promise<Id<'users'>> {
-  const userId = await getUserId(ctx)
+export async function requireUserId(ctx: AuthCtx): Promise<Id<'users'>> {
+  const userId = await findUserId(ctx)
   if (!userId) throw new ConvexError(NOT_AUTHENTICATED)
   return userId
 }
@@ -51,17 +54,17 @@ export async function findOwnedProfile(
   ctx: QueryCtx,
   profileId: Id<'profiles'>,
 ): Promise<Doc<'profiles'> | null> {
-  const userId = await getUserId(ctx)
+  const userId = await findUserId(ctx)
   if (!userId) return null
   const profile = await ctx.db.get('profiles', profileId)
   return profile && profile.userId === userId ? profile : null
 }
 
-export async function requireProfileOwner(
+export async function requireOwnedProfile(
   ctx: QueryCtx,
   profileId: Id<'profiles'>,
 ): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'> }> {
-  const userId = await requireAuth(ctx)
+  const userId = await requireUserId(ctx)
   const profile = await ctx.db.get('profiles', profileId)
   if (!profile || profile.userId !== userId) throw new ConvexError(PROFILE_NOT_FOUND)
   return { userId, profile }
@@ -69,7 +72,7 @@ export async function requireProfileOwner(
 
 /** The caller's own profile, or null when signed out or they have none yet. */
 export async function findMyProfile(ctx: QueryCtx): Promise<Doc<'profiles'> | null> {
-  const userId = await getUserId(ctx)
+  const userId = await findUserId(ctx)
   if (!userId) return null
   return await ctx.db
     .query('profiles')
@@ -77,40 +80,68 @@ export async function findMyProfile(ctx: QueryCtx): Promise<Doc<'profiles'> | nu
     .unique()
 }
 
-/** Loads an action the caller owns through its profile; every action mutation starts here. */
-export async function verifyActionOwnership(
+/** A career action the caller owns through its profile; throws the same message otherwise. */
+export async function requireOwnedCareerAction(
   ctx: QueryCtx,
   actionId: Id<'careerActions'>,
-): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; action: Doc<'careerActions'> }> {
-  const userId = await requireAuth(ctx)
-  const action = await ctx.db.get('careerActions', actionId)
-  if (!action) throw new ConvexError(ACTION_NOT_FOUND)
-  const profile = await ctx.db.get('profiles', action.profileId)
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; careerAction: Doc<'careerActions'> }> {
+  const userId = await requireUserId(ctx)
+  const careerAction = await ctx.db.get('careerActions', actionId)
+  if (!careerAction) throw new ConvexError(ACTION_NOT_FOUND)
+  const profile = await ctx.db.get('profiles', careerAction.profileId)
   if (!profile || profile.userId !== userId) throw new ConvexError(ACTION_NOT_FOUND)
-  return { userId, profile, action }
+  return { userId, profile, careerAction }
 }
 
 /**
  * Both ids checked together: the profile is the caller's and the action is that profile's.
  * Throws the same not-found message for every mismatch.
  */
-export async function requireProfileAction(
+export async function requireProfileCareerAction(
   ctx: QueryCtx,
   profileId: Id<'profiles'>,
   actionId: Id<'careerActions'>,
-): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; action: Doc<'careerActions'> }> {
-  const { userId, profile } = await requireProfileOwner(ctx, profileId)
-  const action = await ctx.db.get('careerActions', actionId)
-  if (!action || action.profileId !== profile._id) throw new ConvexError(ACTION_NOT_FOUND)
-  return { userId, profile, action }
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; careerAction: Doc<'careerActions'> }> {
+  const { userId, profile } = await requireOwnedProfile(ctx, profileId)
+  const careerAction = await ctx.db.get('careerActions', actionId)
+  if (!careerAction || careerAction.profileId !== profile._id) throw new ConvexError(ACTION_NOT_FOUND)
+  return { userId, profile, careerAction }
 }
 
-/** A chat's access check: the caller's profile and, for a debrief, that profile's action. */
+/** A chat's access check: the caller's profile and, for a debrief, that profile's career action. */
 export async function requireChatAccess(
   ctx: QueryCtx,
   profileId: Id<'profiles'>,
   actionId: Id<'careerActions'> | undefined,
-): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; action: Doc<'careerActions'> | null }> {
-  if (actionId) return await requireProfileAction(ctx, profileId, actionId)
-  return { ...(await requireProfileOwner(ctx, profileId)), action: null }
+): Promise<{ userId: Id<'users'>; profile: Doc<'profiles'>; careerAction: Doc<'careerActions'> | null }> {
+  if (actionId) return await requireProfileCareerAction(ctx, profileId, actionId)
+  return { ...(await requireOwnedProfile(ctx, profileId)), careerAction: null }
 }
+
+// --- Function builders ------------------------------------------------------------------------
+// A public mutation that is passed a profile or a career action is declared with one of these,
+// so its handler gets the document already checked and cannot forget the check.
+
+/**
+ * A mutation on one of the caller's profiles: takes `profileId`, refuses anyone else's, and
+ * hands the handler `ctx.profile` and `ctx.userId`.
+ */
+export const ownedProfileMutation = customMutation(mutation, {
+  args: { profileId: v.id('profiles') },
+  input: async (ctx, { profileId }) => {
+    const { userId, profile } = await requireOwnedProfile(ctx, profileId)
+    return { ctx: { userId, profile }, args: {} }
+  },
+})
+
+/**
+ * A mutation on one of the caller's career actions: takes `actionId`, refuses anyone else's,
+ * and hands the handler `ctx.careerAction`, `ctx.profile` and `ctx.userId`.
+ */
+export const ownedCareerActionMutation = customMutation(mutation, {
+  args: { actionId: v.id('careerActions') },
+  input: async (ctx, { actionId }) => {
+    const { userId, profile, careerAction } = await requireOwnedCareerAction(ctx, actionId)
+    return { ctx: { userId, profile, careerAction }, args: {} }
+  },
+})

@@ -2,7 +2,7 @@
 import { ConvexError } from 'convex/values'
 import type { Id } from '../_generated/dataModel'
 import { env, type QueryCtx } from '../_generated/server'
-import { getUserId } from './auth'
+import { findUserId } from './auth'
 import { emailKey } from './email'
 
 export type ForbiddenError = { code: 'FORBIDDEN'; message: string }
@@ -23,7 +23,7 @@ export function operatorEmails(): Set<string> {
 export async function requireOperator(ctx: QueryCtx): Promise<Id<'users'>> {
   const forbidden = () => new ConvexError<ForbiddenError>({ code: 'FORBIDDEN', message: FORBIDDEN_MESSAGE })
   // The one access check: a signed-out session or an account being deleted is no operator.
-  const userId = await getUserId(ctx)
+  const userId = await findUserId(ctx)
   if (!userId) throw forbidden()
   const user = await ctx.db.get('users', userId)
   // An address nobody has proved they own gives no access, even if it is listed.
