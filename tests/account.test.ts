@@ -9,18 +9,19 @@ import { DELETION_STEPS } from '../convex/lib/accountDeletion'
 import { EXPORT_LINK_LIFETIME_MS, type ExportDocument } from '../convex/lib/accountExport'
 import schema from '../convex/schema'
 import {
+  type Backend,
   CONVEX_TRANSACTION_LIMITS,
   convexErrorOf,
   convexModules,
   expectConvexError,
   makeAction,
   makeUser,
+  rateLimiterRows,
   seedMessages,
   setupBackend,
   signIn,
   snapshotTables,
   useModelServer,
-  type Backend,
 } from './support/backend'
 
 const server = useModelServer()
@@ -162,19 +163,6 @@ async function documentsNamingEach<Group extends string>(
 
 async function documentsNaming(t: Backend, needles: string[]): Promise<string[]> {
   return (await documentsNamingEach(t, { needles })).needles
-}
-
-type RateLimiterRow = { name: string; key?: string }
-
-/** The rate limiter component's stored state; convex-test reads a component's tables but does not type that. */
-async function rateLimiterRows(t: Backend): Promise<RateLimiterRow[]> {
-  const component = t as unknown as {
-    runInComponent(
-      path: string,
-      read: (ctx: { db: { query(table: string): { collect(): Promise<RateLimiterRow[]> } } }) => Promise<RateLimiterRow[]>,
-    ): Promise<RateLimiterRow[]>
-  }
-  return await component.runInComponent('rateLimiter', (ctx) => ctx.db.query('rateLimits').collect())
 }
 
 async function rateLimitKeys(t: Backend): Promise<string[]> {

@@ -4,7 +4,7 @@ import { afterEach, expect, test, vi } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import { clientWithToken, idsOf, passwordStep, signUpAndVerify, useAuthFlow } from './support/authBackend'
-import { convexErrorOf, makeProfile, setupBackend, useModelServer, type Backend } from './support/backend'
+import { type Backend, convexErrorOf, makeProfile, rateLimiterRows, setupBackend, useModelServer } from './support/backend'
 
 useModelServer()
 const emails = useAuthFlow()
@@ -15,15 +15,6 @@ afterEach(() => {
 
 const ADA = 'ada@example.org'
 const PASSWORD = 'purple-otter-skates-42'
-
-type LimitRow = { name: string; key?: string }
-
-async function rateLimitRows(t: Backend): Promise<LimitRow[]> {
-  const component = t as unknown as {
-    runInComponent(path: string, read: (ctx: { db: { query(table: string): { collect(): Promise<LimitRow[]> } } }) => Promise<LimitRow[]>): Promise<LimitRow[]>
-  }
-  return await component.runInComponent('rateLimiter', (ctx) => ctx.db.query('rateLimits').collect())
-}
 
 /** Every document of the auth tables and the app's tables that holds `needle`. */
 async function documentsNaming(t: Backend, needle: string) {
@@ -50,7 +41,7 @@ test('deleting a real account leaves nothing keyed by its address, and the addre
   await makeProfile(t, userId, { name: 'Ada' })
   // A wrong password leaves a throttle row keyed by the address.
   await convexErrorOf(passwordStep(t, { flow: 'signIn', email: ADA, password: 'wrong-password-123' }))
-  expect((await rateLimitRows(t)).some((row) => row.key === ADA)).toBe(true)
+  expect((await rateLimiterRows(t)).some((row) => row.key === ADA)).toBe(true)
 
   vi.useFakeTimers()
   await ada.mutation(api.account.deleteMyData, {})
@@ -60,7 +51,7 @@ test('deleting a real account leaves nothing keyed by its address, and the addre
 
   expect(await documentsNaming(t, ADA)).toEqual([])
   expect(await documentsNaming(t, userId)).toEqual([])
-  expect((await rateLimitRows(t)).filter((row) => row.key === ADA || row.key === userId)).toEqual([])
+  expect((await rateLimiterRows(t)).filter((row) => row.key === ADA || row.key === userId)).toEqual([])
   // The old password opens nothing; the address signs up as a new account.
   await convexErrorOf(passwordStep(t, { flow: 'signIn', email: ADA, password: PASSWORD }))
   const again = await signUpAndVerify(t, emails(), ADA, 'another-long-passphrase-77')

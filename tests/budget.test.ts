@@ -13,14 +13,15 @@ import {
 } from '../convex/lib/budget'
 import { MODEL_CALLS_PER_24H, RATE_LIMITS, type RateLimitedError } from '../convex/lib/rateLimits'
 import {
+  type Backend,
   convexErrorOf,
   makeAction,
   makeUser,
+  modelUsageRows,
   openChat,
   setupBackend,
   snapshotTables,
   useModelServer,
-  type Backend,
 } from './support/backend'
 
 const server = useModelServer()
@@ -33,10 +34,6 @@ afterEach(() => {
   delete process.env.MODEL_DAILY_BUDGET_USD
   vi.useRealTimers()
 })
-
-async function usageRows(t: Backend) {
-  return await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
-}
 
 async function spent(t: Backend) {
   return await t.run(async (ctx) => spentToday(ctx, 'modelTokensPerDay'))
@@ -81,7 +78,7 @@ describe('the deployment-wide daily token budget', () => {
     server().reply({ kind: 'tool', name: TOOL, input: { skills_mentioned: ['PyTorch'], career_interests: [] } })
     await user.extraction()
 
-    const rows = await usageRows(t)
+    const rows = await modelUsageRows(t)
     expect(rows).toHaveLength(3)
     const reported = rows.reduce((sum, row) => sum + row.inputTokens + row.outputTokens, 0)
     expect(rows.every((row) => row.inputTokens > 0 && row.outputTokens > 0)).toBe(true)
@@ -119,7 +116,7 @@ describe('the deployment-wide daily token budget', () => {
 
     server().reply({ kind: 'text', text: 'Answered, though it overshoots the budget.' })
     expect((await user.general()).message).toBe('Answered, though it overshoots the budget.')
-    const [row] = await usageRows(t)
+    const [row] = await modelUsageRows(t)
     expect(await spent(t)).toBe(999 + row.inputTokens + row.outputTokens)
     expect(await spent(t)).toBeGreaterThan(1000)
 
@@ -133,7 +130,7 @@ describe('the deployment-wide daily token budget', () => {
     const user = await userWithEveryCall(t)
     server().reply({ kind: 'brokenStream', textBefore: 'Half a reply', ending: 'socket' })
     await convexErrorOf(user.general())
-    const rows = await usageRows(t)
+    const rows = await modelUsageRows(t)
     expect(rows).toMatchObject([{ succeeded: false }])
     expect(await spent(t)).toBe(rows[0].inputTokens + rows[0].outputTokens)
   })
@@ -278,7 +275,7 @@ describe('the deployment-wide daily ceiling in dollars', () => {
     server().reply({ kind: 'tool', name: TOOL, input: { skills_mentioned: ['PyTorch'], career_interests: [] } })
     await user.extraction()
 
-    const rows = await usageRows(t)
+    const rows = await modelUsageRows(t)
     expect(rows.map((row) => row.model)).toEqual(['claude-haiku-4-5-20251001', 'claude-haiku-5-5', 'claude-haiku-4-5-20251001'])
     // Haiku 4.5 at $1 / $5 per million tokens, Haiku 5.5 at $0.10 / $0.50.
     const expected = rows.map((row) =>

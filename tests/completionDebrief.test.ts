@@ -1,6 +1,6 @@
-// The completion debrief (phase 36, plan 01): the verification points of the plan and the
-// issues its sample code had (duplicate new message, client-supplied action context, tags and
-// `$` patterns in the prompt, ownership of the action id, the debrief mixed with the general chat).
+// The completion debrief: what it must do, and the mistakes it must not make (the new message
+// sent twice, a client-supplied action context, tags and `$` patterns in the prompt, someone
+// else's action id, the debrief mixed with the general chat).
 import { getFunctionName } from 'convex/server'
 import { ConvexError } from 'convex/values'
 import { describe, expect, test } from 'vitest'
@@ -322,7 +322,7 @@ describe('the debrief request', () => {
         { role: 'user', content: sent[2] },
       ]),
     )
-    // The plan's sample appended the new message after loading it: never twice.
+    // The new message is in the history once, never appended a second time after loading it.
     for (const [index, request] of requests.entries()) {
       const contents = request.body.messages.map((m) => m.content)
       expect(contents.filter((c) => c === sent[index])).toHaveLength(1)

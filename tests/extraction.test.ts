@@ -3,25 +3,22 @@ import { api } from '../convex/_generated/api'
 import { EXTRACTION_MAX_CHARS, NOTHING_TO_EXTRACT } from '../convex/enrichment/extraction'
 import { NO_EXTRACTION } from '../convex/enrichment/extractionResult'
 import {
+  convexErrorOf,
   makeAction,
   makeUser,
+  modelUsageRows,
+  occurrences,
   seedMessages,
   setupBackend,
   signIn,
   snapshotTables,
-  convexErrorOf,
   useModelServer,
-  type Backend,
 } from './support/backend'
 
 const server = useModelServer()
 
 const TOOL = 'save_profile_updates'
 const extract = api.enrichment.extraction.extractFromConversation
-
-async function modelUsageRows(t: Backend) {
-  return await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
-}
 
 /** The transcript part of the one extraction request. */
 function conversationOf(content: string): string {
@@ -30,10 +27,6 @@ function conversationOf(content: string): string {
   expect(open).toBeGreaterThanOrEqual(0)
   expect(close).toBeGreaterThan(open)
   return content.slice(open + '<conversation>'.length, close)
-}
-
-function occurrences(haystack: string, needle: string): number {
-  return haystack.split(needle).length - 1
 }
 
 const SIMPLE_CHAT = [

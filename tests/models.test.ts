@@ -24,15 +24,15 @@ import { EXTRACTION_MAX_TOKENS } from '../convex/enrichment/extraction'
 import { EXTRACTION_TOOL, NO_EXTRACTION } from '../convex/enrichment/extractionResult'
 import { SIMULATED_THINKING_TOKENS, wordChunks, type RecordedRequest } from './support/modelServer'
 import {
+  type Chat,
   chatRequestBody,
   convexErrorOf,
   makeUser,
+  modelUsageRows,
   openChat,
   setupBackend,
   snapshotTables,
   useModelServer,
-  type Backend,
-  type Chat,
 } from './support/backend'
 
 const server = useModelServer()
@@ -65,10 +65,6 @@ function useModels(chat: string | undefined, extraction: string | undefined = ch
   else process.env.MODEL_CHAT = chat
   if (extraction === undefined) delete process.env.MODEL_EXTRACTION
   else process.env.MODEL_EXTRACTION = extraction
-}
-
-async function usageRows(t: Backend) {
-  return await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
 }
 
 /** What every request to a current model must look like, whatever the path. */
@@ -182,7 +178,7 @@ describe.each(CHAT_MODELS)('chats on %s', (model) => {
         { role: 'assistant', content: first },
         { role: 'user', content: 'The data loading was hardest.' },
       ])
-      const rows = await usageRows(t)
+      const rows = await modelUsageRows(t)
       expect(rows).toHaveLength(2)
       for (const row of rows) {
         expect(row).toMatchObject({ model, chat, succeeded: true })
@@ -409,7 +405,7 @@ describe('a reply stopped at max_tokens', () => {
     expect(reply.status).toBe('failed')
     expect(long.startsWith(reply.content)).toBe(true)
     expect(reply.content.length).toBeLessThan(long.length)
-    expect(await usageRows(t)).toEqual([expect.objectContaining({ model, succeeded: false })])
+    expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, succeeded: false })])
 
     server().reply({ kind: 'text', text: 'Shorter this time.' })
     await c.send('Tell me everything.')
@@ -464,7 +460,7 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     expect((await c.stored()).map(({ role, content, status }) => ({ role, content, status }))).toEqual([
       { role: 'user', content: 'Something the classifiers decline.', status: 'failed' },
     ])
-    expect(await usageRows(t)).toEqual([expect.objectContaining({ model, chat: 'general', succeeded: false })])
+    expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, chat: 'general', succeeded: false })])
   })
 
   test.each(CHATS)('after some text streamed (%s chat): the streamed text is not kept, and the next turn works', async (chat) => {
@@ -474,7 +470,7 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     server().reply({ kind: 'refusal', textBefore: 'Here is how you could', chunkIntervalMs: 5 })
     expect(await convexErrorOf(c.send('Tell me how to do the thing.'))).toBe(MODEL_ERRORS.refusal)
     expect((await c.stored()).filter((message) => message.role === 'assistant')).toEqual([])
-    const [row] = await usageRows(t)
+    const [row] = await modelUsageRows(t)
     expect(row).toMatchObject({ model, succeeded: false })
     expect(row.outputTokens).toBeGreaterThan(1)
 
@@ -521,7 +517,7 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     ).toBe(MODEL_ERRORS.extractionRefusal)
     const after = await snapshotTables(t)
     expect(after.profiles).toEqual(before.profiles)
-    expect(await usageRows(t)).toEqual([expect.objectContaining({ model, chat: 'extraction', succeeded: false })])
+    expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, chat: 'extraction', succeeded: false })])
   })
 })
 
@@ -618,7 +614,7 @@ describe.each([
       })
       expect(body.output_config?.effort).toBe('effort' in expected ? expected.effort : undefined)
     }
-    expect(await usageRows(t)).toEqual([expect.objectContaining({ model, chat: 'extraction', succeeded: true })])
+    expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, chat: 'extraction', succeeded: true })])
   })
 
   test('a malformed answer is a clear error, recorded as a failed call, with the profile untouched', async () => {
@@ -636,7 +632,7 @@ describe.each([
     )
     expect(error).toMatch(/^The assistant's profile updates were malformed \(.+\)\. Please try again\.$/)
     expect((await snapshotTables(t)).profiles).toEqual(before.profiles)
-    expect(await usageRows(t)).toEqual([expect.objectContaining({ model, succeeded: false })])
+    expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, succeeded: false })])
   })
 })
 

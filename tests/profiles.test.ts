@@ -1,25 +1,13 @@
 import type { FunctionArgs } from 'convex/server'
-import { ConvexError } from 'convex/values'
 import { describe, expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
 import { FIELD_LIMITS, LIST_LIMITS } from '../convex/lib/limits'
-import { makeProfile, makeUser, setupBackend, signIn, snapshotTables, type Backend } from './support/backend'
+import { type Backend, expectConvexError, makeProfile, makeUser, setupBackend, signIn, snapshotTables } from './support/backend'
 
 const TOO_LONG = 'Content too long to process'
 
 /** The call fails with a ConvexError whose data is exactly `message`. */
-async function expectConvexError(promise: Promise<unknown>, message: string) {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected ConvexError "${message}", but the call succeeded`)
-    },
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(ConvexError)
-  expect((error as ConvexError<string>).data).toBe(message)
-}
-
 async function profileDoc(t: Backend, profileId: Id<'profiles'>) {
   return await t.run(async (ctx) => ctx.db.get('profiles', profileId))
 }

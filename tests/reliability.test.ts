@@ -11,14 +11,14 @@ import { REPLY_IN_PROGRESS } from '../convex/enrichment/turns'
 import { RATE_LIMITS, type RateLimitedError } from '../convex/lib/rateLimits'
 import type { ScriptedReply } from './support/modelServer'
 import {
+  type Chat,
+  convexErrorOf,
   makeAction,
+  modelUsageRows,
+  openChat,
   setupBackend,
   snapshotTables,
-  convexErrorOf,
-  openChat,
   useModelServer,
-  type Backend,
-  type Chat,
 } from './support/backend'
 
 const server = useModelServer()
@@ -34,10 +34,6 @@ function expectAlternating(messages: { role: string }[]) {
 }
 
 const ok = (text: string): ScriptedReply => ({ kind: 'text', text })
-
-async function usageRows(t: Backend) {
-  return await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
-}
 
 describe('rate limits', () => {
   test('the 6th quick chat turn, general or debrief, is refused from the shared chatTurn bucket', async () => {
@@ -60,7 +56,7 @@ describe('rate limits', () => {
     await general.send('turn 4')
     expect(server().requests).toHaveLength(5)
     // Each turn wrote one usage row.
-    const rows = await usageRows(t)
+    const rows = await modelUsageRows(t)
     expect(rows).toHaveLength(5)
     expect(rows.every((row) => row.succeeded && row.userId === general.userId)).toBe(true)
 
@@ -128,7 +124,7 @@ describe('rate limits', () => {
     server().reply(tool)
     expect(await extract(second)).toMatchObject({ skills_mentioned: ['Python', 'PyTorch'], career_interests: ['evals'] })
     // One usage row per extraction that ran.
-    const rows = (await usageRows(t)).filter((row) => row.chat === 'extraction')
+    const rows = (await modelUsageRows(t)).filter((row) => row.chat === 'extraction')
     expect(rows).toHaveLength(4)
   })
 
@@ -237,7 +233,7 @@ describe.each(CHATS)('model failures in the %s chat', (chat) => {
       { ...EARLIER[1], status: undefined },
       { role: 'user', content: text, status: undefined },
     ])
-    expect((await usageRows(t)).some((row) => row.succeeded)).toBe(false)
+    expect((await modelUsageRows(t)).some((row) => row.succeeded)).toBe(false)
 
     undo()
     const requestsBefore = server().requests.length
@@ -354,7 +350,7 @@ describe.each(CHATS)('model failures in the %s chat', (chat) => {
     const c = await openChat(t, chat)
     server().reply(ok('Tell me more about that.'))
     await c.send('I ran a reading group.')
-    const rows = await usageRows(t)
+    const rows = await modelUsageRows(t)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({
       userId: c.userId,

@@ -12,7 +12,7 @@ import {
   type ModelTraits,
 } from './models'
 
-/** The plan's model id (the default of MODEL_CHAT and MODEL_EXTRACTION). */
+/** The default model id of MODEL_CHAT and MODEL_EXTRACTION. */
 export const MODEL_ID = DEFAULT_MODEL_ID
 /** The visible reply's cap. */
 export const MAX_REPLY_TOKENS = 500

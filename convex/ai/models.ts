@@ -2,7 +2,7 @@
 // these traits in claude.ts; nothing else branches on a model id.
 import { env } from '../_generated/server'
 
-/** The plan's model: the default until someone has compared the models on real conversations. */
+/** The default model until someone has compared the models on real conversations. */
 export const DEFAULT_MODEL_ID = 'claude-haiku-4-5-20251001'
 
 export type Effort = 'low' | 'medium' | 'high' | 'xhigh' | 'max'

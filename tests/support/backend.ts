@@ -1,10 +1,12 @@
-// What a test file imports: the fixtures, and the model server wired into vitest's hooks.
+// What a test file imports: the fixtures, the readers of stored rows, the model server wired
+// into vitest's hooks, and the assertions on errors and requests that several files share.
 import { ConvexError, type Value } from 'convex/values'
 import type { Doc } from '../../convex/_generated/dataModel'
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
 import { startModelServer, type ModelServer } from './modelServer'
 
 export * from './fixtures'
+export * from './storedRows'
 
 /**
  * Starts the test model server for this file and points the SDK at it. `server()` gives the
