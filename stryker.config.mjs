@@ -6,6 +6,12 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.mjs' },
   plugins: ['@stryker-mutator/vitest-runner'],
   coverageAnalysis: 'perTest',
+  // Static mutants (module-level code: constants, prompts, tables) need the whole suite with a
+  // fresh module load each, about half the run time; they are left out (see the README).
+  ignoreStatic: true,
+  // A rerun only tests mutants whose code or covering tests changed.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   mutate: [
     'convex/ai/claude.ts',
     'convex/enrichment/turns.ts',

@@ -296,3 +296,94 @@ describe('extraction behind a gateway', () => {
     expect(await usageRows(t)).toEqual([])
   })
 })
+
+/** A whole (non-streamed) message as the API sends it, with this stop reason and text. */
+function messageWith(stopReason: string | null, text: string): RawAnswer {
+  return {
+    status: 200,
+    contentType: 'application/json',
+    body: JSON.stringify({
+      id: 'msg_raw', type: 'message', role: 'assistant', model: 'claude-haiku-4-5-20251001',
+      content: text ? [{ type: 'text', text }] : [], stop_reason: stopReason, stop_sequence: null,
+      usage: { input_tokens: 30, output_tokens: 9 },
+    }),
+  }
+}
+
+describe('how a finished answer stopped decides what the person sees', () => {
+  const INTERRUPTED = "The assistant's reply was cut off. Please try again."
+  const STOPS: { stop: string | null; said?: string }[] = [
+    { stop: 'end_turn' },
+    { stop: 'stop_sequence' },
+    { stop: 'max_tokens', said: SAID.tooLong },
+    { stop: 'model_context_window_exceeded', said: SAID.tooLong },
+    { stop: 'pause_turn', said: INTERRUPTED },
+    { stop: null, said: INTERRUPTED },
+  ]
+
+  test.each(STOPS)('chat, stop_reason $stop', async ({ stop, said }) => {
+    const t = setupBackend()
+    const c = await openChat(t, 'general')
+    process.env.CHAT_STREAMING = 'off'
+    raw.answer(messageWith(stop, 'Here is an answer.'))
+    if (said === undefined) {
+      expect((await c.send('Hello.')).message).toBe('Here is an answer.')
+      expect(await usageRows(t)).toEqual([expect.objectContaining({ inputTokens: 30, outputTokens: 9, succeeded: true })])
+    } else {
+      expect(await convexErrorOf(c.send('Hello.'))).toBe(said)
+      // What arrived is kept, marked failed; its tokens are recorded.
+      expect((await c.stored()).map(({ content, status }) => ({ content, status }))).toEqual([
+        { content: 'Hello.', status: undefined },
+        { content: 'Here is an answer.', status: 'failed' },
+      ])
+      expect(await usageRows(t)).toEqual([expect.objectContaining({ inputTokens: 30, outputTokens: 9, succeeded: false })])
+    }
+  })
+
+  test.each(STOPS)('extraction, stop_reason $stop', async ({ stop, said }) => {
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t)
+    process.env.MODEL_EXTRACTION = 'claude-sonnet-5-5'
+    raw.answer(messageWith(stop, '{"skills_mentioned":["Rust"],"career_interests":[]}'))
+    const call = as.action(extract, { profileId, messages: CHAT })
+    if (said === undefined) {
+      expect((await call).skills_mentioned).toEqual(['Rust'])
+    } else {
+      expect(await convexErrorOf(call)).toBe(said)
+    }
+    expect(await usageRows(t)).toEqual([
+      expect.objectContaining({ chat: 'extraction', inputTokens: 30, outputTokens: 9, succeeded: said === undefined }),
+    ])
+  })
+})
+
+describe('what an extraction sends a model that takes no forced tool', () => {
+  test('the schema as structured outputs, every object closed, and the prompt told to answer with it', async () => {
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t)
+    process.env.MODEL_EXTRACTION = 'claude-sonnet-5-5'
+    server().reply({ kind: 'tool', name: 'save_profile_updates', input: { skills_mentioned: ['Go'], career_interests: [] } })
+    expect((await as.action(extract, { profileId, messages: CHAT })).skills_mentioned).toEqual(['Go'])
+
+    const body = server().requests[0].body
+    expect(body.tools).toBeUndefined()
+    expect(body.output_config?.format).toEqual({
+      type: 'json_schema',
+      schema: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          skills_mentioned: { type: 'array', items: { type: 'string' }, description: 'Short names of skills the person showed or mentioned' },
+          career_interests: { type: 'array', items: { type: 'string' }, description: 'Areas of AI safety the person is interested in' },
+          career_goals: { type: 'string', description: 'Their career goals, in a sentence or two' },
+          background_summary: { type: 'string', description: 'A short summary of their background' },
+          seeking: { type: 'string', description: 'What role, collaboration or support they seek' },
+        },
+        required: ['skills_mentioned', 'career_interests'],
+      },
+    })
+    expect(body.system?.endsWith(
+      '\n\nAnswer with one JSON object that matches the required schema: it is recorded as the input of save_profile_updates.',
+    )).toBe(true)
+  })
+})
