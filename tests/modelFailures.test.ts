@@ -4,9 +4,10 @@
 // body that is not Anthropic's JSON (a proxy's HTML 502). Every wording is the literal text.
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
+import { generateReply } from '../convex/ai/claude'
 import type { ScriptedReply } from './support/modelServer'
 import {
   convexErrorOf,
@@ -385,5 +386,82 @@ describe('what an extraction sends a model that takes no forced tool', () => {
     expect(body.system?.endsWith(
       '\n\nAnswer with one JSON object that matches the required schema: it is recorded as the input of save_profile_updates.',
     )).toBe(true)
+  })
+})
+
+describe('the wording of a malformed extraction answer', () => {
+  const CASES: [string, unknown, string][] = [
+    ['a list missing', { skills_mentioned: ['Go'] }, 'career_interests is missing'],
+    ['a list that is text', { skills_mentioned: 'Go', career_interests: [] }, 'skills_mentioned must be a list of text'],
+    ['a list holding a number', { skills_mentioned: [], career_interests: ['Evals', 7] }, 'career_interests must be a list of text'],
+    ['a text that is a number', { skills_mentioned: [], career_interests: [], seeking: 3 }, 'seeking must be text'],
+    ['a text that is a list', { skills_mentioned: [], career_interests: [], career_goals: ['x'] }, 'career_goals must be text'],
+  ]
+
+  test.each(CASES)('%s', async (_, input, detail) => {
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t)
+    server().reply({ kind: 'tool', name: 'save_profile_updates', input })
+    expect(await convexErrorOf(as.action(extract, { profileId, messages: CHAT }))).toBe(
+      `The assistant's profile updates were malformed (${detail}). Please try again.`,
+    )
+  })
+})
+
+describe('what the operator is told', () => {
+  test('a refused request logs the model, the status and the API message', async () => {
+    const t = setupBackend()
+    const c = await openChat(t, 'general')
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    server().reply(status(401))
+    await convexErrorOf(c.send('Hi'))
+    expect(logged).toHaveBeenCalledWith(
+      'Model request refused',
+      'claude-haiku-4-5-20251001',
+      401,
+      expect.stringContaining('scripted 401'),
+    )
+    logged.mockRestore()
+  })
+
+  test('a refusal without a category logs "category none" and nothing the person wrote', async () => {
+    const t = setupBackend()
+    const c = await openChat(t, 'general')
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    server().reply({ kind: 'refusal' })
+    await convexErrorOf(c.send('My secret words'))
+    expect(warned).toHaveBeenCalledWith(
+      'Model "claude-haiku-4-5-20251001" declined a request (stop_reason refusal, category none)',
+    )
+    expect(JSON.stringify(warned.mock.calls)).not.toContain('secret')
+    warned.mockRestore()
+  })
+})
+
+describe('generateReply never sends a trailing assistant turn', () => {
+  test('assistant turns after the last user turn are left out of the request', async () => {
+    server().reply({ kind: 'text', text: 'Fine.' })
+    const outcome = await generateReply({
+      system: 'Be brief.',
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello!' },
+        { role: 'assistant', content: 'Anything else?' },
+      ],
+      stream: false,
+    })
+    expect(outcome).toMatchObject({ ok: true, value: 'Fine.' })
+    expect(server().requests[0].body.messages).toEqual([{ role: 'user', content: 'Hi' }])
+  })
+
+  test('a conversation ending with a user turn is sent whole', async () => {
+    server().reply({ kind: 'text', text: 'Fine.' })
+    const messages = [
+      { role: 'user' as const, content: 'Hi' },
+      { role: 'assistant' as const, content: 'Hello!' },
+      { role: 'user' as const, content: 'Bye' },
+    ]
+    await generateReply({ system: 'Be brief.', messages, stream: true })
+    expect(server().requests[0].body.messages).toEqual(messages)
   })
 })

@@ -348,3 +348,68 @@ describe('the extraction transcript', () => {
     expect(server().requests[0].body.messages[0].content).toContain('Coach: Hello!\n\nUser: Hi.\n</conversation>')
   })
 })
+
+describe('a turn that ends cancels the job that would expire its reply', () => {
+  async function jobsOf(t: Backend) {
+    return await t.run(async (ctx) => ctx.db.system.query('_scheduled_functions').collect())
+  }
+
+  test.each(CHATS)('%s: a finished reply keeps no expiry job, and the job is cancelled', async (chat) => {
+    const t = setupBackend()
+    const c = await openChat(t, chat)
+    server().reply({ kind: 'text', text: 'All done.' })
+    await c.send('Hello.')
+    const [, reply] = await c.stored()
+    expect(reply.expiryJobId).toBeUndefined()
+    const expiry = (await jobsOf(t)).filter((job) => job.name.includes('expireReply'))
+    expect(expiry.map((job) => job.state.kind)).toEqual(['canceled'])
+  })
+
+  test.each(CHATS)('%s: a failed reply with text keeps no expiry job, and the job is cancelled', async (chat) => {
+    const t = setupBackend()
+    const c = await openChat(t, chat)
+    server().reply({ kind: 'text', text: 'word '.repeat(600) })
+    await convexErrorOf(c.send('Tell me everything.'))
+    const [, reply] = await c.stored()
+    expect(reply.status).toBe('failed')
+    expect(reply.expiryJobId).toBeUndefined()
+    const expiry = (await jobsOf(t)).filter((job) => job.name.includes('expireReply'))
+    expect(expiry.map((job) => job.state.kind)).toEqual(['canceled'])
+  })
+
+  test('a failTurn whose call spent only output tokens still records them', async () => {
+    const t = setupBackend()
+    const { userId, profileId } = await makeUser(t)
+    const [, replyId] = await seedWithStatus(t, profileId, undefined, [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: '', status: 'streaming' },
+    ])
+    await t.mutation(internal.enrichment.turns.failTurn, {
+      replyId, userId, partialText: '', usage: { inputTokens: 0, outputTokens: 5 },
+    })
+    expect(await messageOf(t, replyId)).toBeNull()
+    expect(await usageRows(t)).toEqual([expect.objectContaining({ inputTokens: 0, outputTokens: 5, succeeded: false })])
+  })
+})
+
+describe('the debrief opening sent again', () => {
+  test('returns the latest finished reply, passing over a failed one, and calls no model', async () => {
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t)
+    const actionId = await makeAction(t, profileId, { status: 'done', completedAt: 5, completionConversationStarted: true })
+    await seedWithStatus(t, profileId, actionId, [
+      { role: 'user', content: 'I finished it!' },
+      { role: 'assistant', content: 'Great — I have a good picture of what you accomplished!' },
+      { role: 'user', content: 'More details.' },
+      { role: 'assistant', content: 'Half a fail', status: 'failed' },
+    ])
+    const before = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
+    const reply = await as.action(api.enrichment.conversation.sendCompletionMessage, {
+      profileId, actionId, message: 'I finished it!',
+      actionContext: { title: 'x', description: 'y', type: 'replicate' },
+    })
+    expect(reply).toEqual({ message: 'Great — I have a good picture of what you accomplished!', shouldExtract: true })
+    expect(server().requests).toHaveLength(0)
+    expect(await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())).toEqual(before)
+  })
+})
