@@ -182,7 +182,7 @@ describe.each(CHATS)('the %s chat when the API answers an error', (chat) => {
  * A stand-in for what sits between the backend and the API: it answers every request with
  * the next scripted raw response (status, headers, body as bytes), repeating the last one.
  */
-type RawAnswer = { status: number; contentType: string; body: string }
+type RawAnswer = { status: number; contentType: string; body: string; retryAfterMs?: string }
 function useRawServer() {
   let answers: RawAnswer[] = []
   let requests = 0
@@ -193,7 +193,7 @@ function useRawServer() {
       const answer = answers[Math.min(requests, answers.length - 1)]
       requests++
       // retry-after-ms keeps the SDK's own retries fast, as the shared model server does.
-      res.writeHead(answer.status, { 'content-type': answer.contentType, 'retry-after-ms': '5' })
+      res.writeHead(answer.status, { 'content-type': answer.contentType, 'retry-after-ms': answer.retryAfterMs ?? '5' })
       res.end(answer.body)
     })
   })
@@ -216,6 +216,12 @@ function useRawServer() {
 }
 
 const raw = useRawServer()
+
+const JSON_529 = {
+  status: 529,
+  contentType: 'application/json',
+  body: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+}
 
 const PROXY_502 = {
   status: 502,
@@ -463,5 +469,31 @@ describe('generateReply never sends a trailing assistant turn', () => {
     ]
     await generateReply({ system: 'Be brief.', messages, stream: true })
     expect(server().requests[0].body.messages).toEqual(messages)
+  })
+})
+
+describe('answers only a raw server can send', () => {
+  test('a refusal with no stop details: the refusal wording, and the log says category none', async () => {
+    const t = setupBackend()
+    const c = await openChat(t, 'general')
+    process.env.CHAT_STREAMING = 'off'
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    raw.answer(messageWith('refusal', 'I will not'))
+    expect(await convexErrorOf(c.send('Hi'))).toBe(
+      "The assistant can't help with that message. You could rephrase it and try again.",
+    )
+    expect(warned).toHaveBeenCalledWith(
+      'Model "claude-haiku-4-5-20251001" declined a request (stop_reason refusal, category none)',
+    )
+    warned.mockRestore()
+  })
+
+  test('the deadline covers the retries: an overload asking to wait past it ends as "took too long"', async () => {
+    const t = setupBackend()
+    const c = await openChat(t, 'general')
+    process.env.MODEL_DEADLINE_MS = '300'
+    raw.answer({ ...JSON_529, retryAfterMs: '1500' })
+    expect(await convexErrorOf(c.send('Hi'))).toBe(SAID.timeout)
+    expect(raw.requests()).toBe(1)
   })
 })

@@ -413,3 +413,63 @@ describe('the debrief opening sent again', () => {
     expect(await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())).toEqual(before)
   })
 })
+
+describe('a refusal sets aside exactly the user messages its reply answered', () => {
+  test('the user messages since the last finished reply, passing over failed replies, none newer', async () => {
+    const t = setupBackend()
+    const { userId, profileId } = await makeUser(t)
+    const ids = await seedWithStatus(t, profileId, undefined, [
+      { role: 'user', content: 'Answered before' },
+      { role: 'assistant', content: 'A finished reply' },
+      { role: 'user', content: 'First try' },
+      { role: 'assistant', content: 'Half a fail', status: 'failed' },
+      { role: 'user', content: 'Second try' },
+      { role: 'assistant', content: '', status: 'streaming' },
+      { role: 'user', content: 'Sent after the reply began' },
+    ])
+    await t.mutation(internal.enrichment.turns.failTurn, {
+      replyId: ids[5], userId, partialText: '', usage, refused: true,
+    })
+    const stored = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
+    expect(stored.map(({ content, status }) => ({ content, status }))).toEqual([
+      { content: 'Answered before', status: undefined },
+      { content: 'A finished reply', status: undefined },
+      { content: 'First try', status: 'failed' },
+      { content: 'Half a fail', status: 'failed' },
+      { content: 'Second try', status: 'failed' },
+      { content: 'Sent after the reply began', status: undefined },
+    ])
+  })
+})
+
+describe('the debrief opening', () => {
+  test('a debrief holding only a failed reply has not been opened: the opening calls the model', async () => {
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t)
+    const actionId = await makeAction(t, profileId, { status: 'done', completedAt: 5, completionConversationStarted: true })
+    await seedWithStatus(t, profileId, actionId, [{ role: 'assistant', content: 'Half a fail', status: 'failed' }])
+    server().reply({ kind: 'text', text: 'Congratulations!' })
+    const reply = await as.action(api.enrichment.conversation.sendCompletionMessage, {
+      profileId, actionId, message: 'I finished it!',
+      actionContext: { title: 'x', description: 'y', type: 'replicate' },
+    })
+    expect(reply).toEqual({ message: 'Congratulations!', shouldExtract: false })
+    expect(server().requests).toHaveLength(1)
+  })
+})
+
+describe('removing a delta reply\'s chunks', () => {
+  test('more chunks than one batch are removed over several scheduled batches', async () => {
+    const t = setupBackend()
+    const { profileId } = await makeUser(t)
+    const [replyId] = await seedWithStatus(t, profileId, undefined, [{ role: 'assistant', content: 'Done.' }])
+    await t.run(async (ctx) => {
+      for (let seq = 0; seq < 1_100; seq++) await ctx.db.insert('liveReplyChunks', { replyId, seq, text: 'x' })
+    })
+    await t.mutation(internal.enrichment.turns.deleteReplyChunks, { replyId })
+    const left = async () => (await t.run(async (ctx) => ctx.db.query('liveReplyChunks').collect())).length
+    expect(await left()).toBe(600)
+    await t.finishAllScheduledFunctions(() => {})
+    expect(await left()).toBe(0)
+  })
+})
