@@ -45,6 +45,9 @@ describe('callTool', () => {
         },
         owner: { type: 'object', properties: { name: { type: 'string' } } },
         count: { type: 'number' },
+        // A tuple (an array of schemas) and a boolean schema are valid JSON Schema too.
+        pair: { type: 'array', items: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'string' }] },
+        anything: { type: 'array', items: true },
       },
       required: ['entries'],
     },
@@ -69,6 +72,11 @@ describe('callTool', () => {
         },
         owner: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } } },
         count: { type: 'number' },
+        pair: {
+          type: 'array',
+          items: [{ type: 'object', additionalProperties: false, properties: { a: { type: 'string' } } }, { type: 'string' }],
+        },
+        anything: { type: 'array', items: true },
       },
       required: ['entries'],
     })

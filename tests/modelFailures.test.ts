@@ -467,7 +467,9 @@ describe('generateReply never sends a trailing assistant turn', () => {
       { role: 'assistant' as const, content: 'Hello!' },
       { role: 'user' as const, content: 'Bye' },
     ]
-    await generateReply({ system: 'Be brief.', messages, stream: true })
+    // No onText: a caller that does not follow the stream still gets the whole reply.
+    const outcome = await generateReply({ system: 'Be brief.', messages, stream: true })
+    expect(outcome).toMatchObject({ ok: true, value: 'Fine.' })
     expect(server().requests[0].body.messages).toEqual(messages)
   })
 })
@@ -488,12 +490,22 @@ describe('answers only a raw server can send', () => {
     warned.mockRestore()
   })
 
-  test('the deadline covers the retries: an overload asking to wait past it ends as "took too long"', async () => {
+  test.each(['streamed', 'whole'])('the deadline covers the retries (%s chat reply): an overload asking to wait past it ends as "took too long"', async (mode) => {
     const t = setupBackend()
     const c = await openChat(t, 'general')
     process.env.MODEL_DEADLINE_MS = '300'
+    if (mode === 'whole') process.env.CHAT_STREAMING = 'off'
     raw.answer({ ...JSON_529, retryAfterMs: '1500' })
     expect(await convexErrorOf(c.send('Hi'))).toBe(SAID.timeout)
+    expect(raw.requests()).toBe(1)
+  })
+
+  test('the deadline covers an extraction\'s retries too', async () => {
+    const t = setupBackend()
+    const { as, profileId } = await makeUser(t)
+    process.env.MODEL_DEADLINE_MS = '300'
+    raw.answer({ ...JSON_529, retryAfterMs: '1500' })
+    expect(await convexErrorOf(as.action(extract, { profileId, messages: CHAT }))).toBe(SAID.timeout)
     expect(raw.requests()).toBe(1)
   })
 })
