@@ -2,7 +2,7 @@ import convexPlugin from '@convex-dev/eslint-plugin'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'convex/_generated/', 'scripts/'] },
+  { ignores: ['node_modules/', 'convex/_generated/', 'scripts/', '.stryker-tmp/', 'reports/'] },
   ...tseslint.configs.recommended,
   ...convexPlugin.configs.recommended,
   {
