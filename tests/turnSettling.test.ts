@@ -60,7 +60,7 @@ describe('a late write to a reply that is already settled changes nothing and th
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
     ])
-    await t.mutation(internal.enrichment.turns.finishTurn, { replyId, userId, content: 'Whole reply.', usage })
+    await t.mutation(internal.enrichment.turns.finishTurn, { replyId, content: 'Whole reply.', usage })
     return { t, userId, profileId, replyId }
   }
 
@@ -75,7 +75,7 @@ describe('a late write to a reply that is already settled changes nothing and th
     const { t, userId, profileId, replyId } = await finishedReply()
     const settled = await messageOf(t, replyId)
     const result = await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, userId, partialText: 'Who', usage: { inputTokens: 3, outputTokens: 0 },
+      replyId, partialText: 'Who', usage: { inputTokens: 3, outputTokens: 0 },
     })
     expect(result).toBeNull()
     expect(await messageOf(t, replyId)).toEqual(settled)
@@ -90,7 +90,7 @@ describe('a late write to a reply that is already settled changes nothing and th
   test('a failTurn that spent no tokens writes no usage row', async () => {
     const { t, userId, replyId } = await finishedReply()
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, userId, partialText: '', usage: { inputTokens: 0, outputTokens: 0 },
+      replyId, partialText: '', usage: { inputTokens: 0, outputTokens: 0 },
     })
     expect((await usageRows(t)).map((row) => row.succeeded)).toEqual([true])
   })
@@ -104,7 +104,7 @@ describe('a late write to a reply that is already settled changes nothing and th
 
   test('a refusal arriving after the finish does not set aside the user message', async () => {
     const { t, userId, profileId, replyId } = await finishedReply()
-    await t.mutation(internal.enrichment.turns.failTurn, { replyId, userId, partialText: '', usage, refused: true })
+    await t.mutation(internal.enrichment.turns.failTurn, { replyId, partialText: '', usage, refused: true })
     const stored = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
     expect(stored.filter((message) => message.profileId === profileId).map(({ content, status }) => ({ content, status }))).toEqual([
       { content: 'Hi', status: undefined },
@@ -126,7 +126,7 @@ describe('a late write to a reply that is already settled changes nothing and th
     expect(await t.mutation(internal.enrichment.turns.writeReplyProgress, { replyId, content: 'Late' })).toBeNull()
     expect(await t.mutation(internal.enrichment.turns.writeReplyChunk, { replyId, seq: 0, text: 'Late' })).toBeNull()
     expect(
-      await t.mutation(internal.enrichment.turns.failTurn, { replyId, userId, partialText: 'Late', usage, refused: true }),
+      await t.mutation(internal.enrichment.turns.failTurn, { replyId, partialText: 'Late', usage, refused: true }),
     ).toBeNull()
     expect(await t.mutation(internal.enrichment.turns.expireReply, { replyId })).toBeNull()
 
@@ -147,7 +147,7 @@ describe('a late write to a reply that is already settled changes nothing and th
     ])
     await t.mutation(internal.enrichment.turns.expireReply, { replyId })
     await expect(
-      t.mutation(internal.enrichment.turns.finishTurn, { replyId, userId, content: 'Late', usage }),
+      t.mutation(internal.enrichment.turns.finishTurn, { replyId, content: 'Late', usage }),
     ).rejects.toThrow(`Reply ${replyId} vanished before it was finished`)
     expect(await usageRows(t)).toEqual([])
   })
@@ -385,7 +385,7 @@ describe('a turn that ends cancels the job that would expire its reply', () => {
       { role: 'assistant', content: '', status: 'streaming' },
     ])
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, userId, partialText: '', usage: { inputTokens: 0, outputTokens: 5 },
+      replyId, partialText: '', usage: { inputTokens: 0, outputTokens: 5 },
     })
     expect(await messageOf(t, replyId)).toBeNull()
     expect(await usageRows(t)).toEqual([expect.objectContaining({ inputTokens: 0, outputTokens: 5, succeeded: false })])
@@ -428,7 +428,7 @@ describe('a refusal sets aside exactly the user messages its reply answered', ()
       { role: 'user', content: 'Sent after the reply began' },
     ])
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId: ids[5], userId, partialText: '', usage, refused: true,
+      replyId: ids[5], partialText: '', usage, refused: true,
     })
     const stored = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
     expect(stored.map(({ content, status }) => ({ content, status }))).toEqual([
