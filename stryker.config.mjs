@@ -1,5 +1,5 @@
-// Mutation testing of the backend's core files: `npm run mutate` (not in CI; about N minutes
-// on 2 cores). Each mutant runs only the tests that reach it (perTest coverage).
+// Mutation testing of the backend's core files: `npm run mutate` (not in CI; about 30 minutes
+// on 2 shared cores; a rerun tests only what changed). Each mutant runs only the tests that reach it (perTest coverage).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
