@@ -15,7 +15,8 @@ export default {
   mutate: [
     'convex/ai/claude.ts',
     'convex/enrichment/turns.ts',
-    'convex/enrichment/chatTurn.ts',
+    'convex/enrichment/conversation.ts',
+    'convex/enrichment/liveWriter.ts',
     'convex/enrichment/history.ts',
     'convex/enrichment/extractionResult.ts',
     'convex/enrichment/prompts.ts',

@@ -88,7 +88,7 @@ describe('a late write to a reply that is already settled changes nothing and th
   })
 
   test('a failTurn that spent no tokens writes no usage row', async () => {
-    const { t, userId, replyId } = await finishedReply()
+    const { t, replyId } = await finishedReply()
     await t.mutation(internal.enrichment.turns.failTurn, {
       replyId, partialText: '', usage: { inputTokens: 0, outputTokens: 0 },
     })
@@ -103,7 +103,7 @@ describe('a late write to a reply that is already settled changes nothing and th
   })
 
   test('a refusal arriving after the finish does not set aside the user message', async () => {
-    const { t, userId, profileId, replyId } = await finishedReply()
+    const { t, profileId, replyId } = await finishedReply()
     await t.mutation(internal.enrichment.turns.failTurn, { replyId, partialText: '', usage, refused: true })
     const stored = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
     expect(stored.filter((message) => message.profileId === profileId).map(({ content, status }) => ({ content, status }))).toEqual([
@@ -114,7 +114,7 @@ describe('a late write to a reply that is already settled changes nothing and th
 
   test('a flush, failTurn or expiry after the reply was deleted writes nothing and throws nothing', async () => {
     const t = setupBackend()
-    const { userId, profileId } = await makeUser(t)
+    const { profileId } = await makeUser(t)
     const [userMessageId, replyId] = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
@@ -140,7 +140,7 @@ describe('a late write to a reply that is already settled changes nothing and th
 
   test('a finish after the reply was deleted is an internal error, not a row', async () => {
     const t = setupBackend()
-    const { userId, profileId } = await makeUser(t)
+    const { profileId } = await makeUser(t)
     const [, replyId] = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
@@ -379,7 +379,7 @@ describe('a turn that ends cancels the job that would expire its reply', () => {
 
   test('a failTurn whose call spent only output tokens still records them', async () => {
     const t = setupBackend()
-    const { userId, profileId } = await makeUser(t)
+    const { profileId } = await makeUser(t)
     const [, replyId] = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
@@ -417,7 +417,7 @@ describe('the debrief opening sent again', () => {
 describe('a refusal sets aside exactly the user messages its reply answered', () => {
   test('the user messages since the last finished reply, passing over failed replies, none newer', async () => {
     const t = setupBackend()
-    const { userId, profileId } = await makeUser(t)
+    const { profileId } = await makeUser(t)
     const ids = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Answered before' },
       { role: 'assistant', content: 'A finished reply' },

@@ -5,7 +5,8 @@
 // mutants as static and run every test against them.
 import '../../convex/ai/claude'
 import '../../convex/enrichment/turns'
-import '../../convex/enrichment/chatTurn'
+import '../../convex/enrichment/conversation'
+import '../../convex/enrichment/liveWriter'
 import '../../convex/enrichment/history'
 import '../../convex/enrichment/extractionResult'
 import '../../convex/enrichment/prompts'
