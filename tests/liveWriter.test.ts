@@ -147,3 +147,47 @@ test('one chunk is written at a time, and nothing after drain', async () => {
   await drained
   expect(written).toEqual(['a', 'b', 'c'])
 })
+
+test('a chunk that ends on a whole pair keeps the pair whole (its low half is not taken for a high one)', async () => {
+  vi.useFakeTimers()
+  const chunks: string[] = []
+  const writer = createChunkWriter(async (chunk) => void chunks.push(chunk.text), 250)
+  writer.push('ab😀')
+  await vi.advanceTimersByTimeAsync(0)
+  writer.push('ab😀\uE000')
+  await vi.advanceTimersByTimeAsync(250)
+  expect(chunks).toEqual(['ab😀', '\uE000'])
+  await writer.drain()
+})
+
+test('a cut with nothing new writes no chunk', async () => {
+  vi.useFakeTimers()
+  const chunks: { seq: number; text: string }[] = []
+  const writer = createChunkWriter(async (chunk) => void chunks.push(chunk), 250)
+  writer.push('abc')
+  await vi.advanceTimersByTimeAsync(0)
+  writer.push('abc')
+  await vi.advanceTimersByTimeAsync(250)
+  writer.push('abcd')
+  await vi.advanceTimersByTimeAsync(500)
+  expect(chunks).toEqual([{ seq: 0, text: 'abc' }, { seq: 1, text: 'd' }])
+  await writer.drain()
+})
+
+test('a chunk write that keeps failing is tried once per cut, logged, and never spins', async () => {
+  vi.useFakeTimers()
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+  let attempts = 0
+  const writer = createChunkWriter(async () => {
+    attempts += 1
+    throw new Error('down')
+  }, 250)
+  writer.push('a')
+  await vi.advanceTimersByTimeAsync(0)
+  expect(attempts).toBe(1)
+  writer.push('ab')
+  await vi.advanceTimersByTimeAsync(250)
+  expect(attempts).toBe(2)
+  expect(warn).toHaveBeenCalledWith('Reply chunk write failed', expect.any(Error))
+  await writer.drain()
+})

@@ -85,21 +85,26 @@ export function createChunkWriter(
   let writing: Promise<void> | null = null
   let closed = false
 
-  const pump = () => {
-    if (writing) return
-    writing = (async () => {
-      while (queue.length > 0 && !closed) {
-        try {
-          await write(queue[0])
-          queue.shift()
-        } catch (error) {
-          // Kept at the head of the queue: the next cut retries it first.
-          console.warn('Reply chunk write failed', error)
-          break
-        }
+  const writeQueued = async () => {
+    while (queue.length > 0 && !closed) {
+      try {
+        await write(queue[0])
+        queue.shift()
+      } catch (error) {
+        // Kept at the head of the queue: the next cut retries it first.
+        console.warn('Reply chunk write failed', error)
+        break
       }
+    }
+  }
+
+  const pump = () => {
+    // Cleared once the run has settled, never before it is stored: a run that had nothing to
+    // write must not leave `writing` set, or no later chunk would ever be written.
+    if (writing || queue.length === 0) return
+    writing = writeQueued().finally(() => {
       writing = null
-    })()
+    })
   }
 
   const cut = () => {
