@@ -301,7 +301,9 @@ describe('each usage row carries its cost, and the report counts it at once', ()
     // counter, tokens and dollars); convex-test counts each patched document twice. None of it
     // grows with the number of users that day.
     expect(metrics.databaseQueries.used).toBe(4)
-    expect(metrics.documentsRead.used).toBe(8)
+    // Each counter picks a shard at random; one not written yet today is inserted, not read.
+    expect(metrics.documentsRead.used).toBeGreaterThanOrEqual(4)
+    expect(metrics.documentsRead.used).toBeLessThanOrEqual(8)
     expect(metrics.documentsWritten.used).toBe(5) // the row, two report documents, two counter shards
   })
 
