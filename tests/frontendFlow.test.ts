@@ -122,7 +122,7 @@ function expectNoEmptyBubble(seen: Message[][]) {
 
 /** Replies that stream slowly enough for the subscription to see them being written. */
 function slowReply(text: string) {
-  return { kind: 'text' as const, text, firstTokenDelayMs: 40, chunkIntervalMs: 5 }
+  return { kind: 'text' as const, text, firstTokenDelayMs: 40, chunkIntervalMs: 25 }
 }
 
 test('a debrief as the frontend drives it loses nothing, opens once, and never shows an empty bubble', async () => {
