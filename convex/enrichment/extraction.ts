@@ -4,10 +4,9 @@ import { internal } from '../_generated/api'
 import { action, internalMutation } from '../_generated/server'
 import { callTool } from '../ai/claude'
 import { extractionModel } from '../ai/models'
-import { requireModelPrice } from '../ai/prices'
 import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
-import { requireModelBudget } from '../lib/budget'
+import { requireModelCall } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageDoc, readDebrief } from './chats'
@@ -62,8 +61,7 @@ export const beginExtraction = internalMutation({
         'This conversation is too long to update your profile from at once. Send a shorter part of it.',
       )
     }
-    await requireModelBudget(ctx)
-    requireModelPrice(extractionModel().id)
+    await requireModelCall(ctx, extractionModel().id)
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
       system: extractionSystemPrompt(profile),

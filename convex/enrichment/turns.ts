@@ -7,10 +7,9 @@ import { internalMutation, type MutationCtx } from '../_generated/server'
 import { internal } from '../_generated/api'
 import { modelDeadlineMs } from '../ai/claude'
 import { chatModel } from '../ai/models'
-import { requireModelPrice } from '../ai/prices'
 import { requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
-import { requireModelBudget } from '../lib/budget'
+import { requireModelCall } from '../lib/budget'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/usage'
 import { messageRole } from '../schema'
@@ -91,7 +90,6 @@ export const beginTurn = internalMutation({
       return { kind: 'alreadyOpened' as const, message: text, shouldExtract: hasSignal(text, chat.signals) }
     }
     checkChatMessage(message)
-    requireModelPrice(chatModel().id)
 
     const now = Date.now()
     for (const stored of conversation) {
@@ -114,7 +112,7 @@ export const beginTurn = internalMutation({
       }
     }
 
-    await requireModelBudget(ctx)
+    await requireModelCall(ctx, chatModel().id)
     await consumeLimits(ctx, userId, ['chatTurn', 'modelCallsPerDay'])
 
     if (!isRetry) {

@@ -6,6 +6,7 @@ import { ConvexError } from 'convex/values'
 import { components } from '../_generated/api'
 import { env, type MutationCtx } from '../_generated/server'
 import type { ModelUsage } from '../ai/claude'
+import { requireModelPrice } from '../ai/prices'
 import { describeWait } from './rateLimits'
 
 /**
@@ -103,6 +104,15 @@ export async function requireModelBudget(ctx: MutationCtx): Promise<void> {
   for (const [ceiling, budget] of ceilings) {
     if ((await spentToday(ctx, ceiling, now)) >= budget) throw budgetExhausted(ceiling, now)
   }
+}
+
+/**
+ * The gate before any model call: a model with a price (else the operator is told to set
+ * MODEL_PRICES and the user sees "unavailable"), and today's ceilings not yet reached.
+ */
+export async function requireModelCall(ctx: MutationCtx, modelId: string): Promise<void> {
+  requireModelPrice(modelId)
+  await requireModelBudget(ctx)
 }
 
 /**
