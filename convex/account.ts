@@ -2,8 +2,8 @@
 import { ConvexError, v } from 'convex/values'
 import { internal } from './_generated/api'
 import { action, mutation } from './_generated/server'
-import { closingAccountOfCaller, startAccountDeletion } from './lib/accountDeletion'
-import { ExportFile, forEachPage } from './lib/accountExport'
+import { closingAccountOfCaller, startAccountDeletion } from './lib/account/deletion'
+import { ExportFile, forEachPage } from './lib/account/exportFile'
 import { findUserId, NOT_AUTHENTICATED } from './lib/auth'
 import { consumeLimits } from './lib/rateLimits'
 

@@ -1,10 +1,10 @@
 // Runs an account deletion job: one scheduled transaction after another, each deleting one
-// bounded batch (DELETION_STEPS in lib/accountDeletion.ts) until nothing of the user is left.
+// bounded batch (DELETION_STEPS in lib/account/deletion.ts) until nothing of the user is left.
 import { v } from 'convex/values'
 import { internal } from './_generated/api'
 import type { Doc } from './_generated/dataModel'
 import { internalMutation } from './_generated/server'
-import { BATCH_TRANSACTION_LIMITS, batchLimitAfter, DELETION_STEPS, retryDelayMs } from './lib/accountDeletion'
+import { BATCH_TRANSACTION_LIMITS, batchLimitAfter, DELETION_STEPS, retryDelayMs } from './lib/account/deletion'
 
 /**
  * One scheduled run: the batch runs as a sub-transaction, so a batch that throws is rolled

@@ -21,7 +21,7 @@ import {
   exportMessage,
   exportProfile,
   exportUsage,
-} from './lib/accountExport'
+} from './lib/account/exportFile'
 import { consumeLimits } from './lib/rateLimits'
 
 /** An action may run 10 minutes; an export row whose file never arrived goes after that. */

@@ -5,7 +5,7 @@ import { internal } from './_generated/api'
 import type { Id } from './_generated/dataModel'
 import { internalMutation, internalQuery, query } from './_generated/server'
 import { findModelPrice, ModelPricesError, priceCall } from './ai/prices'
-import { requireOperator } from './lib/operators'
+import { requireOperator } from './lib/report/operators'
 import {
   addToUsageReport,
   granularity,
@@ -14,7 +14,7 @@ import {
   topUsersResult,
   usageReportResult,
   type CountedUsage,
-} from './lib/usageReport'
+} from './lib/report/rollups'
 
 const reportArgs = { from: v.number(), to: v.number(), granularity }
 

@@ -5,7 +5,7 @@ import { ConvexError, v } from 'convex/values'
 import { internal } from './_generated/api'
 import { internalMutation } from './_generated/server'
 import { PASSWORD_PROVIDER_ID } from './authAttempts'
-import { normalizeEmail } from './lib/email'
+import { normalizeEmail } from './lib/account/email'
 
 const BATCH_SIZE = 200
 

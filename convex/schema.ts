@@ -181,7 +181,7 @@ export default defineSchema({
   accountDeletions: defineTable({
     userId: v.id('users'),
     requestedAt: v.number(),
-    /** The step the next batch runs (see DELETION_STEPS in convex/lib/accountDeletion.ts). */
+    /** The step the next batch runs (see DELETION_STEPS in convex/lib/account/deletion.ts). */
     step: v.string(),
     /** The email and phone the user signed in with: the sign-in rate limits keyed by them go last. */
     signInIdentifiers: v.array(v.string()),
@@ -199,7 +199,7 @@ export default defineSchema({
     createdAt: v.number(),
     expiresAt: v.number(),
   }).index('by_user', ['userId']),
-  // The operator's usage report (convex/lib/usageReport.ts), kept current in the transaction
+  // The operator's usage report (convex/lib/report/rollups.ts), kept current in the transaction
   // that writes each usage row. One document per UTC day and shard of users, so no document is
   // written by every call; a report reads days x shards documents, never the rows.
   usageReportDays: defineTable({

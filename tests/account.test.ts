@@ -5,8 +5,8 @@ import type { TableNames } from '../convex/_generated/dataModel'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api, internal } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
-import { DELETION_STEPS } from '../convex/lib/accountDeletion'
-import { EXPORT_LINK_LIFETIME_MS, type ExportDocument } from '../convex/lib/accountExport'
+import { DELETION_STEPS } from '../convex/lib/account/deletion'
+import { EXPORT_LINK_LIFETIME_MS, type ExportDocument } from '../convex/lib/account/exportFile'
 import schema from '../convex/schema'
 import {
   type Backend,

@@ -6,8 +6,8 @@ import { Scrypt } from 'lucia'
 import { api, internal } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import type { AccountLimitedError } from '../convex/authAttempts'
-import { INVALID_CODE, INVALID_CREDENTIALS } from '../convex/lib/accountPassword'
-import { EMAIL_NOT_SENT, INVALID_EMAIL } from '../convex/lib/email'
+import { INVALID_CODE, INVALID_CREDENTIALS } from '../convex/lib/account/passwordProvider'
+import { EMAIL_NOT_SENT, INVALID_EMAIL } from '../convex/lib/account/email'
 import {
   clientWithToken,
   idsOf,

@@ -13,14 +13,14 @@ import {
   ModelPricesError,
   requireModelPrice,
 } from '../convex/ai/prices'
-import { recordModelUsage } from '../convex/lib/usage'
+import { recordModelUsage } from '../convex/lib/spending/usage'
 import {
   DAY_MS,
   forgetUserInUsageReport,
   MAX_REPORT_DAYS,
   readUsageReport,
   REPORT_SHARDS,
-} from '../convex/lib/usageReport'
+} from '../convex/lib/report/rollups'
 import {
   convexErrorOf,
   expectConvexError,

@@ -10,7 +10,7 @@ import {
   recordModelSpend,
   spentToday,
   type BudgetExhaustedError,
-} from '../convex/lib/budget'
+} from '../convex/lib/spending/ceilings'
 import { MODEL_CALLS_PER_24H, RATE_LIMITS, type RateLimitedError } from '../convex/lib/rateLimits'
 import {
   type Backend,

@@ -5,7 +5,7 @@ import { ConvexError, type Value } from 'convex/values'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
-import type { ExportDocument } from '../convex/lib/accountExport'
+import type { ExportDocument } from '../convex/lib/account/exportFile'
 import { COMPLETION_COACH_PROMPT, CAREER_COACH_PROMPT, EXTRACTION_PROMPT } from '../convex/enrichment/prompts'
 import {
   makeAction,

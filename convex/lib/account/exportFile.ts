@@ -1,8 +1,8 @@
 // The export file: what each stored document becomes in it (ISO dates, no internal fields),
 // and how the pages read by convex/accountExport.ts are put together into one document.
 import { v, type Infer } from 'convex/values'
-import type { Doc } from '../_generated/dataModel'
-import { actionStatus, actionType, editableProfileFields, messageRole, messageStatus, usageChat } from '../schema'
+import type { Doc } from '../../_generated/dataModel'
+import { actionStatus, actionType, editableProfileFields, messageRole, messageStatus, usageChat } from '../../schema'
 
 /** Bumped when the file's shape changes, so a reader can tell old files from new. */
 export const EXPORT_FORMAT_VERSION = 1

@@ -2,14 +2,14 @@
 // transaction per batch) by convex/accountDeletion.ts until it reports nothing left.
 import { getAuthUserId } from '@convex-dev/auth/server'
 import type { PaginationOptions, PaginationResult } from 'convex/server'
-import { internal } from '../_generated/api'
-import type { Doc, Id } from '../_generated/dataModel'
-import type { MutationCtx, QueryCtx } from '../_generated/server'
-import { isAccountClosed } from './auth'
-import { resetAccountLimitsOf } from '../authAttempts'
-import { resetLimitsOf } from './rateLimits'
-import { forgetUserInUsageReport } from './usageReport'
-import { scheduleChunkRemoval } from '../enrichment/liveReplyChunks'
+import { internal } from '../../_generated/api'
+import type { Doc, Id } from '../../_generated/dataModel'
+import type { MutationCtx, QueryCtx } from '../../_generated/server'
+import { isAccountClosed } from '../auth'
+import { resetAccountLimitsOf } from '../../authAttempts'
+import { resetLimitsOf } from '../rateLimits'
+import { forgetUserInUsageReport } from '../report/rollups'
+import { scheduleChunkRemoval } from '../../enrichment/liveReplyChunks'
 
 const MiB = 1024 * 1024
 

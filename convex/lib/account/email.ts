@@ -1,7 +1,7 @@
 // Email addresses and the only code that sends email: account emails through Resend's HTTP
 // API (POST {EMAIL_API_BASE_URL}/emails), configured at call time so tests use a local fake.
 import { ConvexError, type Value } from 'convex/values'
-import { env } from '../_generated/server'
+import { env } from '../../_generated/server'
 
 const DEFAULT_EMAIL_API_BASE_URL = 'https://api.resend.com'
 /** Resend's shared test sender; a deployment sets AUTH_EMAIL_FROM to an address on its own domain. */

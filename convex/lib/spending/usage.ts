@@ -1,12 +1,12 @@
 import { pick } from 'convex-helpers'
 import { v, type Infer } from 'convex/values'
-import type { Id } from '../_generated/dataModel'
-import type { MutationCtx } from '../_generated/server'
-import { chatModel, extractionModel } from '../ai/models'
-import { costIfPriced } from '../ai/prices'
-import { recordModelSpend } from './budget'
-import { addToUsageReport } from './usageReport'
-import schema, { type usageChat } from '../schema'
+import type { Id } from '../../_generated/dataModel'
+import type { MutationCtx } from '../../_generated/server'
+import { chatModel, extractionModel } from '../../ai/models'
+import { costIfPriced } from '../../ai/prices'
+import { recordModelSpend } from './ceilings'
+import { addToUsageReport } from '../report/rollups'
+import schema, { type usageChat } from '../../schema'
 
 /**
  * A model call's usage as mutations receive it. `model` is the id actually called; it is

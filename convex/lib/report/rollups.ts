@@ -3,10 +3,10 @@
 // day documents and the top users of a day read TOP_USERS documents (and their users), however
 // many usage rows there are.
 import { ConvexError, v, type Infer } from 'convex/values'
-import type { Doc, Id } from '../_generated/dataModel'
-import type { MutationCtx, QueryCtx } from '../_generated/server'
-import { costIfPriced } from '../ai/prices'
-import { usageChat, type usageReportLine } from '../schema'
+import type { Doc, Id } from '../../_generated/dataModel'
+import type { MutationCtx, QueryCtx } from '../../_generated/server'
+import { costIfPriced } from '../../ai/prices'
+import { usageChat, type usageReportLine } from '../../schema'
 
 export const DAY_MS = 86_400_000
 /**

@@ -3,11 +3,11 @@
 // UTC day. Checked before a model call, counted after; whichever is reached first refuses.
 import { ShardedCounter } from '@convex-dev/sharded-counter'
 import { ConvexError } from 'convex/values'
-import { components } from '../_generated/api'
-import { env, type MutationCtx } from '../_generated/server'
-import type { ModelUsage } from '../ai/claude'
-import { requireModelPrice } from '../ai/prices'
-import { describeWait } from './rateLimits'
+import { components } from '../../_generated/api'
+import { env, type MutationCtx } from '../../_generated/server'
+import type { ModelUsage } from '../../ai/claude'
+import { requireModelPrice } from '../../ai/prices'
+import { describeWait } from '../rateLimits'
 
 /**
  * Tokens a day when MODEL_DAILY_TOKEN_BUDGET is not set: about $5-6 a day on Claude Haiku 4.5

@@ -15,9 +15,9 @@ import {
 import { generateRandomString, type RandomReader } from '@oslojs/crypto/random'
 import { ConvexError, type Value } from 'convex/values'
 import { Scrypt } from 'lucia'
-import { internal } from '../_generated/api'
-import type { DataModel, Id } from '../_generated/dataModel'
-import { PASSWORD_PROVIDER_ID, type AccountLimitName } from '../authAttempts'
+import { internal } from '../../_generated/api'
+import type { DataModel, Id } from '../../_generated/dataModel'
+import { PASSWORD_PROVIDER_ID, type AccountLimitName } from '../../authAttempts'
 import { accountEmails, normalizeEmail, sendEmail, type OutgoingEmail } from './email'
 import { checkNewPassword } from './passwordRules'
 

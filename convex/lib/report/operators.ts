@@ -1,9 +1,9 @@
 // Who may read the operator's report: users whose verified email is listed in ADMIN_EMAILS.
 import { ConvexError } from 'convex/values'
-import type { Id } from '../_generated/dataModel'
-import { env, type QueryCtx } from '../_generated/server'
-import { findUserId } from './auth'
-import { emailKey } from './email'
+import type { Id } from '../../_generated/dataModel'
+import { env, type QueryCtx } from '../../_generated/server'
+import { findUserId } from '../auth'
+import { emailKey } from '../account/email'
 
 export type ForbiddenError = { code: 'FORBIDDEN'; message: string }
 
