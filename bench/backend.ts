@@ -41,3 +41,19 @@ export async function benchBackendFactory() {
     return t
   }
 }
+
+/**
+ * convex-test keeps every scheduled job as a timer, cancelled or not: this backend's reply
+ * expiry (twice the model deadline ahead, cancelled when the turn ends) and the agent
+ * component's stream clean-ups, minutes ahead. None is due within a benchmark; those timers
+ * must not keep it from exiting. Call first in a benchmark's main().
+ */
+export function letLongTimersLapse() {
+  const setTimeoutBefore = globalThis.setTimeout
+  const lapsing = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = setTimeoutBefore(handler, ms, ...args)
+    if ((ms ?? 0) >= 60_000) timer.unref()
+    return timer
+  }) as typeof setTimeout
+  globalThis.setTimeout = lapsing
+}

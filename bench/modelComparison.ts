@@ -11,7 +11,7 @@ import { api } from '../convex/_generated/api'
 import { generateReply, MAX_REPLY_TOKENS, THINKING_ROOM_TOKENS } from '../convex/ai/claude'
 import { makeAction, makeUser } from '../tests/support/fixtures'
 import { SIMULATED_THINKING_TOKENS, startModelServer, type ModelServer } from '../tests/support/modelServer'
-import { benchBackendFactory } from './backend'
+import { benchBackendFactory, letLongTimersLapse } from './backend'
 
 const FIRST_TOKEN_DELAY_MS = 400
 const TOKEN_INTERVAL_MS = 20 // 50 tokens/s, thinking included
@@ -138,6 +138,7 @@ async function debriefTokens(server: ModelServer, newBackend: () => ReturnType<A
 }
 
 export async function main() {
+  letLongTimersLapse()
   const server = await startModelServer()
   process.env.ANTHROPIC_API_KEY = 'bench-key'
   process.env.ANTHROPIC_BASE_URL = server.url

@@ -124,7 +124,7 @@ export class DocumentModeClient extends BaseClient {
 type LiveReply = { replyId: string; text: string; cursor: number; status: string } | null
 
 /**
- * This backend, delta mode, as the README tells a frontend to use it: the chat query, and
+ * This backend, delta mode, as docs/api.md tells a frontend to use it: the chat query, and
  * getLiveReply from cursor to cursor, appending each result's text.
  */
 export class DeltaModeClient extends DocumentModeClient {

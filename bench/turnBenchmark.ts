@@ -16,7 +16,7 @@ import { makeAction, makeUser, seedMessages } from '../tests/support/fixtures'
 import { startModelServer, wordChunks, type ModelServer } from '../tests/support/modelServer'
 import agentSchema from './peers/agent/convex/schema'
 import textStreamingSchema from './peers/textStreaming/convex/schema'
-import { benchBackendFactory, preload } from './backend'
+import { benchBackendFactory, letLongTimersLapse, preload } from './backend'
 import {
   AgentClient,
   DeltaModeClient,
@@ -255,21 +255,6 @@ function summarize(measures: TurnMeasure[]) {
 
 const kb = (bytes: number) => (bytes >= 10_000 ? `${(bytes / 1000).toFixed(0)} KB` : bytes >= 1_000 ? `${(bytes / 1000).toFixed(1)} KB` : `${bytes} B`)
 const times = (bytes: number) => `${(bytes / REPLY_BYTES).toFixed(bytes / REPLY_BYTES >= 10 ? 0 : 1)}×`
-
-/**
- * convex-test keeps every scheduled job as a timer, cancelled or not: this backend's reply
- * expiry (cancelled when the turn ends) and the agent component's stream clean-ups, minutes
- * ahead. None is due within the benchmark; those timers must not keep it from exiting.
- */
-function letLongTimersLapse() {
-  const setTimeoutBefore = globalThis.setTimeout
-  const lapsing = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const timer = setTimeoutBefore(handler, ms, ...args)
-    if ((ms ?? 0) >= 60_000) timer.unref()
-    return timer
-  }) as typeof setTimeout
-  globalThis.setTimeout = lapsing
-}
 
 async function pendingExpiryJobs() {
   let pending = 0

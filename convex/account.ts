@@ -9,8 +9,8 @@ import { consumeLimits } from './lib/rateLimits'
 
 /**
  * Signs the caller out everywhere and makes every function treat their data as gone, in this
- * transaction; scheduled batches then delete it all (see README, "Your data: export and
- * delete"). A second call while that runs, or after, changes nothing and returns null
+ * transaction; scheduled batches then delete it all (see docs/architecture.md, "Deletion
+ * and export"). A second call while that runs, or after, changes nothing and returns null
  * (while it runs it still counts against the rate limit).
  */
 export const deleteMyData = mutation({

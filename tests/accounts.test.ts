@@ -1,6 +1,6 @@
 // Accounts through the real `auth:signIn` action, with emails going to the local fake of
-// Resend's API: sign-up and verification, sign-in, reset, and every way the issue found to
-// guess, squat or enumerate an account.
+// Resend's API: sign-up and verification, sign-in, reset, and every way we know to guess,
+// squat or enumerate an account.
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { Scrypt } from 'lucia'
 import { api, internal } from '../convex/_generated/api'

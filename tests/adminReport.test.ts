@@ -40,7 +40,7 @@ const HAIKU_4_5 = 'claude-haiku-4-5-20251001'
 const OPS_EMAIL = 'ops@example.org'
 const FORBIDDEN = { code: 'FORBIDDEN', message: 'Only the operators of this deployment can see usage reports.' }
 
-/** The rates of the issue, written out again so the table in the code is checked against them. */
+/** Anthropic's list prices, written out again so the table in the code is checked against them. */
 function expectedCost(model: string, inputTokens: number, outputTokens: number): number {
   const perMTok: Record<string, [number, number]> = {
     [HAIKU_4_5]: [1, 5],
@@ -157,7 +157,7 @@ function directReport(rows: Doc<'modelUsage'>[], from: number, to: number, unit:
 }
 
 describe('prices', () => {
-  test('the table holds the issue\'s prices, per million tokens, in whole micro-dollars', () => {
+  test('the table holds the list prices, per million tokens, in whole micro-dollars', () => {
     const usage = { inputTokens: 12_345, outputTokens: 678 }
     for (const model of [HAIKU_4_5, 'claude-haiku-4-5', 'claude-haiku-5-5', 'claude-sonnet-5-5', 'claude-opus-5-5']) {
       expect(costMicroUsd(model, usage), model).toBe(expectedCost(model, usage.inputTokens, usage.outputTokens))

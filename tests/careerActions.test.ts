@@ -53,7 +53,7 @@ const MUTATIONS = {
 type MutationName = keyof typeof MUTATIONS
 
 /**
- * The contract's status table. `expect` builds the document an allowed move must leave,
+ * The status table of docs/api.md. `expect` builds the document an allowed move must leave,
  * from the document before and the time the call started.
  */
 const MOVES: Record<

@@ -1,5 +1,6 @@
-// The React frontend's own sequence of calls (../shared/API-CONTRACT.md, "How the frontend drives
-// a completion debrief"), step by step, with its subscription read between and during steps.
+// The React frontend's own sequence of calls while it drives a completion debrief (docs/api.md,
+// "The completion debrief, as the frontend drives it"), step by step, with its subscription read
+// between and during steps.
 import { expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Doc, Id } from '../convex/_generated/dataModel'
@@ -71,7 +72,7 @@ function subscribe(read: () => Promise<Message[]>) {
   }
 }
 
-/** The review screen's "accept all": each value written as it is, mapped as the contract says. */
+/** The review screen's "accept all": each value written as it is, mapped as docs/api.md says. */
 async function acceptAll(
   as: SignedIn,
   profileId: Id<'profiles'>,

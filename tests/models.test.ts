@@ -99,7 +99,7 @@ function expectChatSettings(body: RecordedRequest['body'], model: string) {
 // The setting and the traits table
 
 describe('the model setting', () => {
-  test('both chats and extraction default to the plan model when the variables are unset or blank', () => {
+  test('both chats and extraction default to Haiku 4.5 when the variables are unset or blank', () => {
     useModels(undefined)
     expect(chatModel()).toEqual({ id: DEFAULT_MODEL_ID, setting: 'MODEL_CHAT' })
     expect(extractionModel()).toEqual({ id: DEFAULT_MODEL_ID, setting: 'MODEL_EXTRACTION' })

@@ -8,7 +8,7 @@ export const DEFAULT_MODEL_ID = 'claude-haiku-4-5-20251001'
 export type Effort = 'low' | 'medium' | 'high' | 'xhigh' | 'max'
 
 export type ModelTraits = {
-  /** For people: the README, the operator's logs. */
+  /** For people: the docs, the operator's logs. */
   name: string
   /** Anthropic's lifecycle: legacy models still answer but are headed for deprecation. */
   status: 'current' | 'legacy' | 'unknown'
@@ -49,7 +49,7 @@ const HAIKU_4_5: ModelTraits = {
 /**
  * One row per model id (an alias and a dated id are separate rows). Sources: Anthropic's
  * "What's new" pages and migration guides for each model, and "Troubleshooting thinking".
- * A later per-model price belongs here too, as one more field of a row.
+ * Prices are not traits: they live in their own table, ai/prices.ts (MODEL_PRICES adds to it).
  */
 export const MODEL_TRAITS: Readonly<Record<string, ModelTraits>> = {
   'claude-haiku-4-5-20251001': HAIKU_4_5,

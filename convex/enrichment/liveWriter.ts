@@ -8,8 +8,8 @@ import type { liveReplyMode } from '../schema'
 
 /**
  * How often a streaming reply is written to its message document (the first text at once).
- * Each write makes every open chat receive the whole conversation again: 250 ms (was 150)
- * sends about 40% less and still reads as continuous text (README, Benchmark).
+ * Each write makes every open chat receive the whole conversation again: 250 ms sends about
+ * 40% less than 150 ms and still reads as continuous text (docs/benchmarks.md).
  */
 export const FLUSH_INTERVAL_MS = 250
 
