@@ -34,6 +34,7 @@ import {
   snapshotTables,
   useModelServer,
 } from './support/backend'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 
@@ -358,9 +359,12 @@ describe('the model server refuses what the 5.x models refuse', () => {
   })
 
   test('404 not_found_error for a retired id', async () => {
+    const warned = captureConsole('warn')
     const error = await client().messages.create({ ...base, model: RETIRED }).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(Anthropic.NotFoundError)
     expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ error: { type: 'not_found_error' } })
+    // The SDK itself warns about a model it knows is at end of life.
+    expect(warned()).toEqual([expect.stringContaining(`The model '${RETIRED}' is deprecated`)])
   })
 
   test("today's request on Haiku 5.5 (no thinking setting, max_tokens 500) thinks until it is cut off, with no text", async () => {
@@ -451,6 +455,7 @@ describe('a reply stopped at max_tokens', () => {
 
 describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
   test.each(STREAMING)('before any text (streamed: %s): a plain failure, no reply kept, the refused message set aside, usage recorded', async (stream) => {
+    const warned = captureConsole('warn')
     useModels(model)
     if (!stream) process.env.CHAT_STREAMING = 'off'
     const t = setupBackend()
@@ -461,9 +466,12 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
       { role: 'user', content: 'Something the classifiers decline.', status: 'failed' },
     ])
     expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, chat: 'general', succeeded: false })])
+    // The operator learns the category, never the text.
+    expect(warned()).toEqual([`Model "${model}" declined a request (stop_reason refusal, category cyber)`])
   })
 
   test.each(CHATS)('after some text streamed (%s chat): the streamed text is not kept, and the next turn works', async (chat) => {
+    const warned = captureConsole('warn')
     useModels(model)
     const t = setupBackend()
     const c = await openChat(t, chat)
@@ -477,9 +485,11 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     server().reply({ kind: 'text', text: 'Happy to talk about your research instead.' })
     expect((await c.send('Tell me how to do the thing.')).message).toBe('Happy to talk about your research instead.')
     expect(server().requests[1].body.messages).toEqual([{ role: 'user', content: 'Tell me how to do the thing.' }])
+    expect(warned()).toEqual([`Model "${model}" declined a request (stop_reason refusal, category none)`])
   })
 
   test.each(CHATS)('%s chat: a refused message is never sent again; the rephrased one follows the earlier turns', async (chat) => {
+    const warned = captureConsole('warn')
     useModels(model)
     const t = setupBackend()
     const c = await openChat(t, chat)
@@ -504,9 +514,11 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
       { content: 'Dangerous capability evals, mostly.', status: undefined },
       { content: 'Capability evals, then. Tell me more.', status: undefined },
     ])
+    expect(warned()).toEqual([`Model "${model}" declined a request (stop_reason refusal, category cyber)`])
   })
 
   test('in extraction: a plain failure, the profile untouched, usage recorded', async () => {
+    const warned = captureConsole('warn')
     useModels(model)
     const t = setupBackend()
     const { as, profileId } = await makeUser(t, { skills: ['Python'] })
@@ -518,16 +530,19 @@ describe.each([HAIKU_4_5, HAIKU_5_5])('a refusal on %s', (model) => {
     const after = await snapshotTables(t)
     expect(after.profiles).toEqual(before.profiles)
     expect(await modelUsageRows(t)).toEqual([expect.objectContaining({ model, chat: 'extraction', succeeded: false })])
+    expect(warned()).toEqual([`Model "${model}" declined a request (stop_reason refusal, category none)`])
   })
 })
 
 test('a refusal on an always-thinking model after thinking: no thinking or text is kept', async () => {
+  const warned = captureConsole('warn')
   useModels(OPUS_5_5)
   const t = setupBackend()
   const c = await openChat(t, 'debrief')
   server().reply({ kind: 'refusal', thinking: SECRET, textBefore: 'Partly written' })
   expect(await convexErrorOf(c.send('Hmm.'))).toBe(MODEL_ERRORS.refusal)
   expect((await c.stored()).map((message) => message.role)).toEqual(['user'])
+  expect(warned()).toEqual([`Model "${OPUS_5_5}" declined a request (stop_reason refusal, category none)`])
 })
 
 // ---------------------------------------------------------------------------------------------
