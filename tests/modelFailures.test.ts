@@ -18,6 +18,7 @@ import {
   type Backend,
   type Chat,
 } from './support/backend'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 
@@ -42,6 +43,9 @@ const CHAT = [
 ]
 
 const status = (code: number, errorType?: string): ScriptedReply => ({ kind: 'status', status: code, errorType })
+// What the operator's log says: a refused request names the model and the status; a 404 says what to change.
+const refusedLog = (code: number) => `Model request refused claude-haiku-4-5-20251001 ${code} ${code} `
+const notFoundLog = 'Model "claude-haiku-4-5-20251001" answered 404 not_found_error: the id is retired or mistyped'
 const thrice = (reply: ScriptedReply) => [reply, reply, reply]
 
 async function usageRows(t: Backend) {
@@ -53,17 +57,18 @@ async function profileOf(t: Backend, profileId: Id<'profiles'>) {
 }
 
 describe('extraction when the model call fails', () => {
-  const FAILURES: { name: string; replies: ScriptedReply[]; said: string; requests: number; deadline?: string }[] = [
+  const FAILURES: { name: string; replies: ScriptedReply[]; said: string; requests: number; deadline?: string; log?: string }[] = [
     { name: '429 on every attempt', replies: thrice(status(429)), said: SAID.rateLimited, requests: 3 },
     { name: '529 on every attempt', replies: thrice(status(529)), said: SAID.overloaded, requests: 3 },
     { name: '500 on every attempt', replies: thrice(status(500)), said: SAID.serverError, requests: 3 },
-    { name: 'a 400 (our request is wrong)', replies: [status(400)], said: SAID.refused, requests: 1 },
-    { name: 'a 401 (the key is wrong)', replies: [status(401)], said: SAID.refused, requests: 1 },
-    { name: 'a 404 (the model id is retired)', replies: [status(404)], said: SAID.unavailable, requests: 1 },
+    { name: 'a 400 (our request is wrong)', replies: [status(400)], said: SAID.refused, requests: 1, log: refusedLog(400) },
+    { name: 'a 401 (the key is wrong)', replies: [status(401)], said: SAID.refused, requests: 1, log: refusedLog(401) },
+    { name: 'a 404 (the model id is retired)', replies: [status(404)], said: SAID.unavailable, requests: 1, log: notFoundLog },
     { name: 'a hang past MODEL_DEADLINE_MS', replies: [{ kind: 'hang' }], said: SAID.timeout, requests: 1, deadline: '300' },
   ]
 
   test.each(FAILURES)('$name: a clear error, the profile untouched, no usage row (no tokens spent)', async (failure) => {
+    const logged = captureConsole('error')
     const t = setupBackend()
     const { as, profileId } = await makeUser(t, { name: 'Ada', skills: ['Python'], careerGoals: 'Do evals.' })
     const before = await profileOf(t, profileId)
@@ -75,9 +80,11 @@ describe('extraction when the model call fails', () => {
     expect(server().requests[0].body.tool_choice).toEqual({ type: 'tool', name: 'save_profile_updates' })
     expect(await profileOf(t, profileId)).toEqual(before)
     expect(await usageRows(t)).toEqual([])
+    expect(logged()).toEqual(failure.log ? [expect.stringContaining(failure.log)] : [])
   })
 
   test('a refusal spent tokens: its own wording, the profile untouched, one failed usage row', async () => {
+    const warned = captureConsole('warn')
     const t = setupBackend()
     const { as, userId, profileId } = await makeUser(t, { name: 'Ada', skills: ['Python'] })
     const before = await profileOf(t, profileId)
@@ -90,6 +97,7 @@ describe('extraction when the model call fails', () => {
       expect.objectContaining({ userId, profileId, chat: 'extraction', succeeded: false, model: 'claude-haiku-4-5-20251001' }),
     ])
     expect(rows[0].inputTokens).toBeGreaterThan(0)
+    expect(warned()).toEqual(['Model "claude-haiku-4-5-20251001" declined a request (stop_reason refusal, category cyber)'])
   })
 
   test('an answer cut at max_tokens spent tokens: "too long", the profile untouched, one failed usage row', async () => {
@@ -150,20 +158,21 @@ const CHATS: Chat[] = ['general', 'debrief']
 describe.each(CHATS)('the %s chat when the API answers an error', (chat) => {
   // Status and type as the API or a gateway may send them: matching, one without the other,
   // or disagreeing. The type decides where it names a known case; otherwise the status does.
-  const ERRORS: { name: string; replies: ScriptedReply[]; said: string }[] = [
-    { name: '400 invalid_request_error', replies: [status(400)], said: SAID.refused },
-    { name: '401 authentication_error', replies: [status(401)], said: SAID.refused },
-    { name: '403 permission_error', replies: [status(403, 'permission_error')], said: SAID.refused },
+  const ERRORS: { name: string; replies: ScriptedReply[]; said: string; log?: string }[] = [
+    { name: '400 invalid_request_error', replies: [status(400)], said: SAID.refused, log: refusedLog(400) },
+    { name: '401 authentication_error', replies: [status(401)], said: SAID.refused, log: refusedLog(401) },
+    { name: '403 permission_error', replies: [status(403, 'permission_error')], said: SAID.refused, log: refusedLog(403) },
     { name: '529 without a type', replies: thrice(status(529, '')), said: SAID.overloaded },
     { name: '429 without a type', replies: thrice(status(429, '')), said: SAID.rateLimited },
-    { name: '404 without a type', replies: [status(404, '')], said: SAID.unavailable },
+    { name: '404 without a type', replies: [status(404, '')], said: SAID.unavailable, log: notFoundLog },
     { name: '503 without a type', replies: thrice(status(503, '')), said: SAID.serverError },
     { name: '400 typed overloaded_error', replies: [status(400, 'overloaded_error')], said: SAID.overloaded },
     { name: '400 typed rate_limit_error', replies: [status(400, 'rate_limit_error')], said: SAID.rateLimited },
-    { name: '400 typed not_found_error', replies: [status(400, 'not_found_error')], said: SAID.unavailable },
+    { name: '400 typed not_found_error', replies: [status(400, 'not_found_error')], said: SAID.unavailable, log: notFoundLog },
   ]
 
-  test.each(ERRORS)('$name: a plain message, the reply settled, the message kept', async ({ replies, said }) => {
+  test.each(ERRORS)('$name: a plain message, the reply settled, the message kept', async ({ replies, said, log }) => {
+    const logged = captureConsole('error')
     const t = setupBackend()
     const c = await openChat(t, chat)
     server().reply(...replies)
@@ -175,6 +184,7 @@ describe.each(CHATS)('the %s chat when the API answers an error', (chat) => {
     ])
     expect(await c.live()).toBeNull()
     expect(await usageRows(t)).toEqual([])
+    expect(logged()).toEqual(log ? [expect.stringContaining(log)] : [])
   })
 })
 
