@@ -23,6 +23,7 @@ import {
   snapshotTables,
   useModelServer,
 } from './support/backend'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 
@@ -175,6 +176,7 @@ describe('the deployment-wide daily token budget', () => {
 
   test.each([undefined, '', 'lots', '-5'])('MODEL_DAILY_TOKEN_BUDGET=%s means the default of 5,000,000', async (value) => {
     expect(DEFAULT_MODEL_DAILY_TOKEN_BUDGET).toBe(5_000_000)
+    const logged = captureConsole('error')
     if (value !== undefined) process.env.MODEL_DAILY_TOKEN_BUDGET = value
     const t = setupBackend()
     const user = await userWithEveryCall(t)
@@ -182,6 +184,9 @@ describe('the deployment-wide daily token budget', () => {
     server().reply({ kind: 'text', text: 'One more.' })
     expect((await user.general()).message).toBe('One more.')
     expect((await convexErrorOf<BudgetExhaustedError>(user.debrief())).code).toBe('BUDGET_EXHAUSTED')
+    // A typo is told to the operator at each call it is read; unset or blank is silent.
+    const typo = `MODEL_DAILY_TOKEN_BUDGET is "${value}", not a number of 0 or more; using the default, 5000000.`
+    expect(logged()).toEqual(value ? [typo, typo] : [])
   })
 
   test('every user shares the one budget', async () => {

@@ -6,6 +6,7 @@ import { api } from '../convex/_generated/api'
 import { callTool, generateReply, type ToolDefinition } from '../convex/ai/claude'
 import { buildModelHistory } from '../convex/enrichment/history'
 import { makeUser, openChat, setupBackend, useModelServer } from './support/backend'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 
@@ -102,6 +103,8 @@ describe('callTool', () => {
   })
 
   test('a failed call returns no partial text; a refusal says so', async () => {
+    const logged = captureConsole('error')
+    const warned = captureConsole('warn')
     server().reply({ kind: 'status', status: 400 }, { kind: 'refusal', textBefore: 'I will not' }, { kind: 'text', text: 'word '.repeat(200) })
     const failed = await callTool({ system: 'S', messages: CHAT, tool: NESTED, maxTokens: 100 })
     expect(failed).toMatchObject({ ok: false, partialText: '' })
@@ -111,6 +114,8 @@ describe('callTool', () => {
     const cut = await callTool({ system: 'S', messages: CHAT, tool: NESTED, maxTokens: 100 })
     expect(cut).toMatchObject({ ok: false, partialText: '' })
     expect(cut.ok ? undefined : cut.error.data).toBe("The assistant's answer was too long and got cut off. Please try again.")
+    expect(logged()).toEqual([expect.stringContaining('Model request refused claude-haiku-4-5-20251001 400 ')])
+    expect(warned()).toEqual(['Model "claude-haiku-4-5-20251001" declined a request (stop_reason refusal, category none)'])
   })
 })
 
