@@ -18,6 +18,14 @@ import {
   type SignInParams,
 } from './support/authBackend'
 import { convexErrorOf, expectConvexError, setupBackend, type Backend } from './support/backend'
+import { captureConsole } from './support/consoleLog'
+
+// What @convex-dev/auth itself logs (console.warn) when a code step fails: for a code entered for
+// an address that has none, with the library's stack (its "Error:" line is kept here), and once
+// its wrong-code throttle is reached.
+const CODE_FOR_ANOTHER_ADDRESS_WARNING =
+  "Verification code failed the provider's `authorize` check Error: Short verification code requires a matching `email` in params of `signIn`."
+const CODE_THROTTLE_WARNING = 'Too many failed attempts to verify code for this email'
 
 const emails = useAuthFlow()
 
@@ -116,6 +124,7 @@ describe('sign-up and email verification', () => {
   })
 
   test('a wrong code, a code with the wrong password or for another address: one answer, no session', async () => {
+    const warned = captureConsole('warn')
     const t = setupBackend()
     await step(t, { flow: 'signUp', email: ADA, password: ADA_PASSWORD })
     const code = emails().latestCode(ADA)
@@ -143,9 +152,12 @@ describe('sign-up and email verification', () => {
     // None of that used up the right code.
     const { tokens } = await step(t, { flow: 'email-verification', email: ADA, code, password: ADA_PASSWORD })
     expect(tokens?.token).toEqual(expect.any(String))
+    // @convex-dev/auth's own note on the code entered for an address that has no code.
+    expect(warned()).toEqual([CODE_FOR_ANOTHER_ADDRESS_WARNING])
   })
 
   test('wrong codes are throttled: after 10 even the right code is refused, for an hour', async () => {
+    const warned = captureConsole('warn')
     const t = setupBackend()
     await step(t, { flow: 'signUp', email: ADA, password: ADA_PASSWORD })
     const code = emails().latestCode(ADA)
@@ -161,6 +173,8 @@ describe('sign-up and email verification', () => {
       INVALID_CODE,
     )
     expect(await everySession(t)).toEqual([])
+
+    expect(warned()).toEqual([CODE_THROTTLE_WARNING])
 
     // The throttle refills (one attempt per 6 minutes); the code itself lasts 15 minutes.
     moveClockForward(7 * MINUTE)
@@ -208,9 +222,12 @@ describe('sign-up and email verification', () => {
   })
 
   test('when the email API fails the user is told, and signing up again sends a code', async () => {
+    const logged = captureConsole('error')
     const t = setupBackend()
     emails().failNext(500)
     await expectConvexError(step(t, { flow: 'signUp', email: ADA, password: ADA_PASSWORD }), EMAIL_NOT_SENT)
+    // The operator's log has the cause; the person gets the plain message.
+    expect(logged()).toEqual([expect.stringContaining('Email API refused the email 500 ')])
 
     await step(t, { flow: 'signUp', email: ADA, password: ADA_PASSWORD })
     const code = emails().latestCode(ADA)
@@ -441,6 +458,7 @@ describe('password reset', () => {
   })
 
   test('an expired reset code, a code for another address and an unknown address all get the code answer', async () => {
+    const warned = captureConsole('warn')
     const t = setupBackend()
     await signUpAndVerify(t, emails(), ADA, ADA_PASSWORD)
     await step(t, { flow: 'reset', email: ADA })
@@ -456,9 +474,11 @@ describe('password reset', () => {
       INVALID_CODE,
     )
     await signInClient(t, ADA, ADA_PASSWORD)
+    expect(warned()).toEqual([CODE_FOR_ANOTHER_ADDRESS_WARNING])
   })
 
   test('wrong reset codes are throttled like verification codes', async () => {
+    const warned = captureConsole('warn')
     const t = setupBackend()
     await signUpAndVerify(t, emails(), ADA, ADA_PASSWORD)
     await step(t, { flow: 'reset', email: ADA })
@@ -475,6 +495,7 @@ describe('password reset', () => {
       INVALID_CODE,
     )
     await signInClient(t, ADA, ADA_PASSWORD)
+    expect(warned()).toEqual([CODE_THROTTLE_WARNING])
   })
 
   test('a reset verifies an address someone else had registered, and the squatter’s password stops working', async () => {
@@ -521,6 +542,7 @@ describe('sessions', () => {
 
 describe('accounts made before addresses were normalized', () => {
   test('the migration rewrites their addresses so they can sign in, and leaves collisions alone', async () => {
+    const warned = captureConsole('warn')
     const t = setupBackend()
     const secret = await new Scrypt().hash(ADA_PASSWORD)
     const seeded = await t.run(async (ctx) => {
@@ -539,6 +561,9 @@ describe('accounts made before addresses were normalized', () => {
 
     const result = await t.mutation(internal.authMigrations.normalizeAccountEmails, {})
     expect(result).toEqual({ checked: 3, normalized: 1, collisions: [seeded.bobUpper], isDone: true })
+    expect(warned()).toEqual([
+      `Account ${seeded.bobUpper}: bob@example.org already belongs to account ${seeded.bob}; left unchanged`,
+    ])
 
     const ada = await signInClient(t, ADA, ADA_PASSWORD)
     expect(await ada.query(api.auth.isAuthenticated, {})).toBe(true)
