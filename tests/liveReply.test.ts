@@ -21,6 +21,7 @@ import {
   type Backend,
   type Chat,
 } from './support/backend'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 const CHATS: Chat[] = ['general', 'debrief']
@@ -262,11 +263,12 @@ describe("liveReply 'deltas'", () => {
     const t = setupBackend()
     const c = await openChat(t, chat)
     server().reply({ kind: 'status', status: 400 })
-    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const logged = captureConsole('error')
     expect(await convexErrorOf(c.send('Hello', { liveReply: 'deltas' }))).toBe(MODEL_ERRORS.refused)
     expect((await c.stored()).map(({ role }) => role)).toEqual(['user'])
     expect(await allChunks(t)).toEqual([])
     expect(await c.live()).toBeNull()
+    expect(logged()).toEqual([expect.stringContaining('Model request refused claude-haiku-4-5-20251001 400 ')])
   })
 
   test('failTurn on a delta reply keeps the text that arrived, marked failed, and schedules its chunks\' removal', async () => {
@@ -385,7 +387,7 @@ describe('createChunkWriter', () => {
 
   test('a failed write is retried, same number and text, before any later chunk', async () => {
     vi.useFakeTimers()
-    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const warned = captureConsole('warn')
     const attempts: { seq: number; text: string }[] = []
     let failNext = true
     const writer = createChunkWriter(async (chunk) => {
@@ -405,6 +407,7 @@ describe('createChunkWriter', () => {
       { seq: 0, text: 'one ' },
       { seq: 1, text: 'two ' },
     ])
+    expect(warned()).toEqual(['Reply chunk write failed Error: write failed'])
   })
 
   test('nothing is written after drain()', async () => {

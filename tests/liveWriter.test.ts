@@ -1,6 +1,7 @@
 // The live writers on their own, with fake timers: what they write, when, and in what order.
 import { afterEach, expect, test, vi } from 'vitest'
 import { createChunkWriter, createReplyFlusher } from '../convex/enrichment/liveWriter'
+import { captureConsole } from './support/consoleLog'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -99,7 +100,7 @@ test.each([
 
 test('a failed chunk write is retried, same number and text, before any later chunk', async () => {
   vi.useFakeTimers()
-  vi.spyOn(console, 'warn').mockImplementation(() => {})
+  const warned = captureConsole('warn')
   const attempts: { seq: number; text: string }[] = []
   const written: { seq: number; text: string }[] = []
   let failures = 1
@@ -118,6 +119,7 @@ test('a failed chunk write is retried, same number and text, before any later ch
   expect(attempts).toEqual([{ seq: 0, text: 'One' }, { seq: 0, text: 'One' }, { seq: 1, text: ' two' }])
   expect(written).toEqual([{ seq: 0, text: 'One' }, { seq: 1, text: ' two' }])
   await writer.drain()
+  expect(warned()).toEqual(['Reply chunk write failed Error: transient'])
 })
 
 test('one chunk is written at a time, and nothing after drain', async () => {

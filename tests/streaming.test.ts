@@ -15,6 +15,7 @@ import {
   useModelServer,
   type Backend,
 } from './support/backend'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 
@@ -250,7 +251,7 @@ describe('createReplyFlusher', () => {
 
   test('a failing write does not stop later writes', async () => {
     vi.useFakeTimers()
-    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const warned = captureConsole('warn')
     const writes: string[] = []
     let fail = true
     const flusher = createReplyFlusher(async (content) => {
@@ -266,6 +267,7 @@ describe('createReplyFlusher', () => {
     await vi.advanceTimersByTimeAsync(100)
     expect(writes).toEqual(['one two'])
     await flusher.drain()
+    expect(warned()).toEqual(['Reply flush failed Error: write failed'])
     vi.restoreAllMocks()
   })
 })
