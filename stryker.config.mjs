@@ -7,7 +7,7 @@ export default {
   plugins: ['@stryker-mutator/vitest-runner'],
   coverageAnalysis: 'perTest',
   // Static mutants (module-level code: constants, prompts, tables) need the whole suite with a
-  // fresh module load each, about half the run time; they are left out (see the README).
+  // fresh module load each, about half the run time; they are left out (see docs/testing.md).
   ignoreStatic: true,
   // A rerun only tests mutants whose code or covering tests changed.
   incremental: true,
