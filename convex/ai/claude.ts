@@ -3,6 +3,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { ConvexError } from 'convex/values'
 import { env } from '../_generated/server'
+import { hasVisibleText } from '../lib/text'
 import {
   chatModel,
   DEFAULT_MODEL_ID,
@@ -343,7 +344,8 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
     const message = stop === 'tooLong' ? MODEL_ERRORS.tooLong : MODEL_ERRORS.interrupted
     return { ok: false, error: new ConvexError(message), partialText: text, usage }
   }
-  if (text.trim().length === 0) {
+  // Nothing a person could see (only spaces or zero-width characters) is an empty reply too.
+  if (!hasVisibleText(text)) {
     return { ok: false, error: new ConvexError(MODEL_ERRORS.emptyReply), partialText: '', usage }
   }
   return { ok: true, value: text, usage }
@@ -450,7 +452,7 @@ export async function callTool(request: {
     return { ok: true, value: call?.type === 'tool_use' ? call.input : undefined, usage }
   }
   const text = reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
-  if (text.trim().length === 0) return { ok: true, value: undefined, usage }
+  if (!hasVisibleText(text)) return { ok: true, value: undefined, usage }
   try {
     return { ok: true, value: JSON.parse(text) as unknown, usage }
   } catch {

@@ -6,6 +6,7 @@ import { callTool } from '../ai/claude'
 import { extractionModel } from '../ai/models'
 import { isAccountClosed, NOT_AUTHENTICATED, PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
+import { hasVisibleText } from '../lib/text'
 import { requireModelCall } from '../lib/spending/ceilings'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/spending/usage'
@@ -52,7 +53,7 @@ export const beginExtraction = internalMutation({
     }
     // Every accepted message is read (at most DEBRIEF_READ_LIMIT), not only the chat window.
     const history = finishedTurns(source)
-    if (!history.some((turn) => turn.role === 'user' && turn.content.trim())) {
+    if (!history.some((turn) => turn.role === 'user' && hasVisibleText(turn.content))) {
       throw new ConvexError(NOTHING_TO_EXTRACT)
     }
     const transcript = renderTranscript(history)
