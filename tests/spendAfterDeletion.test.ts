@@ -1,7 +1,7 @@
 // A model call under way when its account is deleted is still counted: in the daily ceilings
 // and in the operator's report (under a deleted account, userId null), while nothing of the
 // deleted user (no reply, no profile, no usage row naming them) comes back.
-import { describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { api, internal } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import { spentToday } from '../convex/lib/spending/ceilings'
@@ -19,6 +19,10 @@ import {
 import type { RecordedRequest } from './support/modelServer'
 
 const server = useModelServer()
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const TOOL = 'save_profile_updates'
@@ -217,5 +221,35 @@ describe('an extraction whose account is deleted while the model answers', () =>
     expect((await spentNow(t)).tokens).toBe(input + 1)
     expect((await reportToday(t)).totals).toMatchObject({ calls: 1, failedCalls: 1, inputTokens: input, outputTokens: 1 })
     expect(await leftOf(t, userId, profileId)).toEqual(NOTHING_LEFT)
+  })
+})
+
+describe('a finish that lands while the deletion batches are still to run', () => {
+  test('the reply is left for the deletion, the call is counted as a deleted account\'s, and nothing is left after', async () => {
+    vi.useFakeTimers()
+    const t = setupBackend()
+    const c = await openChat(t, 'general')
+    const replyId = await t.run(async (ctx) =>
+      ctx.db.insert('enrichmentMessages', { profileId: c.profileId, role: 'assistant', content: 'Half', status: 'streaming', createdAt: Date.now() }),
+    )
+    expect(await c.as.mutation(api.account.deleteMyData, {})).toBeNull()
+    // No batch has run: the reply and the profile are still stored, the account is closed.
+    const settled = await t.mutation(internal.enrichment.turns.finishTurn, {
+      replyId,
+      caller: { userId: c.userId, profileId: c.profileId },
+      content: 'Half a reply, finished.',
+      usage: { inputTokens: 100, outputTokens: 20 },
+    })
+    expect(settled).toBe('accountClosed')
+    expect(await t.run(async (ctx) => ctx.db.get('enrichmentMessages', replyId))).toMatchObject({ content: 'Half', status: 'streaming' })
+    expect(await t.run(async (ctx) => ctx.db.query('modelUsage').collect())).toEqual([])
+
+    await t.finishAllScheduledFunctions(vi.runAllTimers)
+    expect(await t.run(async (ctx) => ctx.db.get('users', c.userId))).toBeNull()
+    expect((await spentNow(t)).tokens).toBe(120)
+    const { totals, top } = await reportToday(t)
+    expect(totals).toMatchObject({ calls: 1, inputTokens: 100, outputTokens: 20 })
+    expect(top).toEqual([{ userId: null, email: null, calls: 1, costUsd: totals.costUsd }])
+    expect(await leftOf(t, c.userId, c.profileId)).toEqual(NOTHING_LEFT)
   })
 })
