@@ -297,13 +297,14 @@ describe('each usage row carries its cost, and the report counts it at once', ()
       await recordModelUsage(ctx, call(users[7]))
       return await ctx.meta.getTransactionMetrics()
     })
-    // Four index lookups (its day shard, its own day, and one shard of each daily budget
-    // counter, tokens and dollars); convex-test counts each patched document twice. None of it
-    // grows with the number of users that day.
-    expect(metrics.databaseQueries.used).toBe(4)
+    // Five lookups (its own user document, to know the account is still open; its day shard,
+    // its own day, and one shard of each daily budget counter, tokens and dollars);
+    // convex-test counts each patched document twice. None of it grows with the number of
+    // users that day.
+    expect(metrics.databaseQueries.used).toBe(5)
     // Each counter picks a shard at random; one not written yet today is inserted, not read.
-    expect(metrics.documentsRead.used).toBeGreaterThanOrEqual(4)
-    expect(metrics.documentsRead.used).toBeLessThanOrEqual(8)
+    expect(metrics.documentsRead.used).toBeGreaterThanOrEqual(5)
+    expect(metrics.documentsRead.used).toBeLessThanOrEqual(9)
     expect(metrics.documentsWritten.used).toBe(5) // the row, two report documents, two counter shards
   })
 

@@ -276,7 +276,7 @@ describe("liveReply 'deltas'", () => {
     const c = await openChat(t, 'general')
     const replyId = await seedDeltaReply(t, c, ['Half ', 'a'])
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, partialText: 'Half a rep', usage: { inputTokens: 10, outputTokens: 3 },
+      replyId, caller: { userId: c.userId, profileId: c.profileId }, partialText: 'Half a rep', usage: { inputTokens: 10, outputTokens: 3 },
     })
     const reply = await t.run(async (ctx) => ctx.db.get('enrichmentMessages', replyId))
     expect(reply).toMatchObject({ content: 'Half a rep', status: 'failed' })
@@ -337,7 +337,7 @@ describe("liveReply 'deltas'", () => {
     const c = await openChat(t, 'general')
     const replyId = await seedDeltaReply(t, c, ['one '])
     await t.mutation(internal.enrichment.turns.finishTurn, {
-      replyId, content: 'one two', usage: { inputTokens: 1, outputTokens: 1 },
+      replyId, caller: { userId: c.userId, profileId: c.profileId }, content: 'one two', usage: { inputTokens: 1, outputTokens: 1 },
     })
     await t.mutation(internal.enrichment.turns.writeReplyChunk, { replyId, seq: 1, text: 'two' })
     await vi.waitFor(async () => expect(await chunksOf(t, replyId)).toEqual([]))
@@ -560,7 +560,7 @@ describe('the expiry job of a reply', () => {
     const replyId = await seedDeltaReply(t, c, ['Par', 'tial'])
     await t.mutation(internal.enrichment.turns.expireReply, { replyId })
     await t.mutation(internal.enrichment.turns.finishTurn, {
-      replyId, content: 'Late whole reply', usage: { inputTokens: 1, outputTokens: 1 },
+      replyId, caller: { userId: c.userId, profileId: c.profileId }, content: 'Late whole reply', usage: { inputTokens: 1, outputTokens: 1 },
     })
     expect(await t.run(async (ctx) => ctx.db.get('enrichmentMessages', replyId))).toMatchObject({
       content: 'Partial',

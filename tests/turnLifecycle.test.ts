@@ -53,9 +53,9 @@ test('expiry marks a partial reply still streaming as failed, keeping its text',
 
 test('expiry leaves a finished reply alone', async () => {
   const t = setupBackend()
-  const { replyId } = await seedStreamingReply(t, '')
+  const { userId, profileId, replyId } = await seedStreamingReply(t, '')
   const usage = { inputTokens: 10, outputTokens: 5 }
-  await t.mutation(internal.enrichment.turns.finishTurn, { replyId, content: 'Whole reply.', usage })
+  await t.mutation(internal.enrichment.turns.finishTurn, { replyId, caller: { userId, profileId }, content: 'Whole reply.', usage })
   await t.mutation(internal.enrichment.turns.expireReply, { replyId })
   const finished = await reply(t, replyId)
   expect(finished).toMatchObject({ content: 'Whole reply.' })
@@ -67,7 +67,7 @@ test('a finish arriving after the reply was settled as failed does not revive it
   const { userId, profileId, replyId } = await seedStreamingReply(t, 'Partial')
   await t.mutation(internal.enrichment.turns.expireReply, { replyId })
   const usage = { inputTokens: 10, outputTokens: 5 }
-  await t.mutation(internal.enrichment.turns.finishTurn, { replyId, content: 'Late whole reply.', usage })
+  await t.mutation(internal.enrichment.turns.finishTurn, { replyId, caller: { userId, profileId }, content: 'Late whole reply.', usage })
   expect(await reply(t, replyId)).toMatchObject({ content: 'Partial', status: 'failed' })
   const rows = await t.run(async (ctx) => ctx.db.query('modelUsage').collect())
   expect(rows).toEqual([

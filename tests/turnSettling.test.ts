@@ -60,8 +60,9 @@ describe('a late write to a reply that is already settled changes nothing and th
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
     ])
-    await t.mutation(internal.enrichment.turns.finishTurn, { replyId, content: 'Whole reply.', usage })
-    return { t, userId, profileId, replyId }
+    const caller = { userId, profileId }
+    await t.mutation(internal.enrichment.turns.finishTurn, { replyId, caller, content: 'Whole reply.', usage })
+    return { t, userId, profileId, replyId, caller }
   }
 
   test('a flush after the finish does not overwrite the whole reply', async () => {
@@ -72,12 +73,12 @@ describe('a late write to a reply that is already settled changes nothing and th
   })
 
   test('a failTurn after the finish keeps the reply; its spent tokens are recorded as a failed call', async () => {
-    const { t, userId, profileId, replyId } = await finishedReply()
+    const { t, userId, profileId, replyId, caller } = await finishedReply()
     const settled = await messageOf(t, replyId)
     const result = await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, partialText: 'Who', usage: { inputTokens: 3, outputTokens: 0 },
+      replyId, caller, partialText: 'Who', usage: { inputTokens: 3, outputTokens: 0 },
     })
-    expect(result).toBeNull()
+    expect(result).toBe('stored')
     expect(await messageOf(t, replyId)).toEqual(settled)
     expect((await usageRows(t)).map(({ succeeded, inputTokens, outputTokens, userId: user, profileId: profile, chat }) => ({
       succeeded, inputTokens, outputTokens, user, profile, chat,
@@ -88,9 +89,9 @@ describe('a late write to a reply that is already settled changes nothing and th
   })
 
   test('a failTurn that spent no tokens writes no usage row', async () => {
-    const { t, replyId } = await finishedReply()
+    const { t, replyId, caller } = await finishedReply()
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, partialText: '', usage: { inputTokens: 0, outputTokens: 0 },
+      replyId, caller, partialText: '', usage: { inputTokens: 0, outputTokens: 0 },
     })
     expect((await usageRows(t)).map((row) => row.succeeded)).toEqual([true])
   })
@@ -103,8 +104,8 @@ describe('a late write to a reply that is already settled changes nothing and th
   })
 
   test('a refusal arriving after the finish does not set aside the user message', async () => {
-    const { t, profileId, replyId } = await finishedReply()
-    await t.mutation(internal.enrichment.turns.failTurn, { replyId, partialText: '', usage, refused: true })
+    const { t, profileId, replyId, caller } = await finishedReply()
+    await t.mutation(internal.enrichment.turns.failTurn, { replyId, caller, partialText: '', usage, refused: true })
     const stored = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
     expect(stored.filter((message) => message.profileId === profileId).map(({ content, status }) => ({ content, status }))).toEqual([
       { content: 'Hi', status: undefined },
@@ -112,9 +113,9 @@ describe('a late write to a reply that is already settled changes nothing and th
     ])
   })
 
-  test('a flush, failTurn or expiry after the reply was deleted writes nothing and throws nothing', async () => {
+  test('a flush, failTurn or expiry after the reply was deleted writes nothing to the chat and throws nothing', async () => {
     const t = setupBackend()
-    const { profileId } = await makeUser(t)
+    const { userId, profileId } = await makeUser(t)
     const [userMessageId, replyId] = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
@@ -126,30 +127,37 @@ describe('a late write to a reply that is already settled changes nothing and th
     expect(await t.mutation(internal.enrichment.turns.writeReplyProgress, { replyId, content: 'Late' })).toBeNull()
     expect(await t.mutation(internal.enrichment.turns.writeReplyChunk, { replyId, seq: 0, text: 'Late' })).toBeNull()
     expect(
-      await t.mutation(internal.enrichment.turns.failTurn, { replyId, partialText: 'Late', usage, refused: true }),
-    ).toBeNull()
+      await t.mutation(internal.enrichment.turns.failTurn, {
+        replyId, caller: { userId, profileId }, partialText: 'Late', usage, refused: true,
+      }),
+    ).toBe('replyGone')
     expect(await t.mutation(internal.enrichment.turns.expireReply, { replyId })).toBeNull()
 
     expect(await messageOf(t, replyId)).toBeNull()
     const userMessage = await messageOf(t, userMessageId)
     expect([userMessage?.content, userMessage?.status]).toEqual(['Hi', undefined])
     expect(await t.run(async (ctx) => ctx.db.query('liveReplyChunks').collect())).toEqual([])
-    // The reply is gone, so nothing names whose call it was: no row.
-    expect(await usageRows(t)).toEqual([])
+    // The call was made: it is counted against the caller beginTurn found, reply or not.
+    expect(await usageRows(t)).toEqual([
+      expect.objectContaining({ userId, profileId, succeeded: false, inputTokens: 12, outputTokens: 7 }),
+    ])
   })
 
-  test('a finish after the reply was deleted is an internal error, not a row', async () => {
+  test('a finish after the reply was deleted stores no reply, but its usage row is written', async () => {
     const t = setupBackend()
-    const { profileId } = await makeUser(t)
+    const { userId, profileId } = await makeUser(t)
     const [, replyId] = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
     ])
     await t.mutation(internal.enrichment.turns.expireReply, { replyId })
-    await expect(
-      t.mutation(internal.enrichment.turns.finishTurn, { replyId, content: 'Late', usage }),
-    ).rejects.toThrow(`Reply ${replyId} vanished before it was finished`)
-    expect(await usageRows(t)).toEqual([])
+    expect(
+      await t.mutation(internal.enrichment.turns.finishTurn, { replyId, caller: { userId, profileId }, content: 'Late', usage }),
+    ).toBe('replyGone')
+    expect(await messageOf(t, replyId)).toBeNull()
+    expect(await usageRows(t)).toEqual([
+      expect.objectContaining({ userId, profileId, succeeded: true, inputTokens: 12, outputTokens: 7 }),
+    ])
   })
 })
 
@@ -379,13 +387,13 @@ describe('a turn that ends cancels the job that would expire its reply', () => {
 
   test('a failTurn whose call spent only output tokens still records them', async () => {
     const t = setupBackend()
-    const { profileId } = await makeUser(t)
+    const { userId, profileId } = await makeUser(t)
     const [, replyId] = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '', status: 'streaming' },
     ])
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId, partialText: '', usage: { inputTokens: 0, outputTokens: 5 },
+      replyId, caller: { userId, profileId }, partialText: '', usage: { inputTokens: 0, outputTokens: 5 },
     })
     expect(await messageOf(t, replyId)).toBeNull()
     expect(await usageRows(t)).toEqual([expect.objectContaining({ inputTokens: 0, outputTokens: 5, succeeded: false })])
@@ -417,7 +425,7 @@ describe('the debrief opening sent again', () => {
 describe('a refusal sets aside exactly the user messages its reply answered', () => {
   test('the user messages since the last finished reply, passing over failed replies, none newer', async () => {
     const t = setupBackend()
-    const { profileId } = await makeUser(t)
+    const { userId, profileId } = await makeUser(t)
     const ids = await seedWithStatus(t, profileId, undefined, [
       { role: 'user', content: 'Answered before' },
       { role: 'assistant', content: 'A finished reply' },
@@ -428,7 +436,7 @@ describe('a refusal sets aside exactly the user messages its reply answered', ()
       { role: 'user', content: 'Sent after the reply began' },
     ])
     await t.mutation(internal.enrichment.turns.failTurn, {
-      replyId: ids[5], partialText: '', usage, refused: true,
+      replyId: ids[5], caller: { userId, profileId }, partialText: '', usage, refused: true,
     })
     const stored = await t.run(async (ctx) => ctx.db.query('enrichmentMessages').collect())
     expect(stored.map(({ content, status }) => ({ content, status }))).toEqual([

@@ -3,6 +3,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { ConvexError } from 'convex/values'
 import { env } from '../_generated/server'
+import { hasVisibleText } from '../lib/text'
 import {
   chatModel,
   DEFAULT_MODEL_ID,
@@ -48,12 +49,50 @@ export function modelDeadlineMs(): number {
   return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_MODEL_DEADLINE_MS
 }
 
+/**
+ * Bytes of UTF-8 per token when the model did not report a count (see estimateTokens): about
+ * 4 characters of English prose make a token on Claude's tokenizers, and English is about one
+ * byte a character. Counting bytes rather than characters keeps the estimate from falling far
+ * short on other scripts, whose characters take 2-4 bytes and more tokens each.
+ */
+export const BYTES_PER_TOKEN_ESTIMATE = 4
+
+/**
+ * Tokens in `text` as this model would count them, estimated: UTF-8 bytes / 4, times the newer
+ * tokenizer's allowance where the model has it, rounded up. Used only for tokens the model
+ * spent but never reported, so that they still count in the usage row, the ceilings and the
+ * report.
+ */
+export function estimateTokens(text: string, traits: ModelTraits): number {
+  const tokens = Math.ceil(new TextEncoder().encode(text).length / BYTES_PER_TOKEN_ESTIMATE)
+  return traits.newerTokenizer ? Math.ceil(tokens * NEWER_TOKENIZER_ALLOWANCE) : tokens
+}
+
+/**
+ * Watches the client's requests: whether an attempt has been sent and has had no answer yet,
+ * i.e. the model has the request (a call that ends then may be billed). An attempt answered
+ * with an error (a 429 the SDK waits to retry, say) is not with the model.
+ */
+function requestWatcher() {
+  let awaitingAnswer = false
+  const watchedFetch: typeof fetch = async (input, init) => {
+    awaitingAnswer = true
+    try {
+      return await fetch(input, init)
+    } finally {
+      awaitingAnswer = false
+    }
+  }
+  return { fetch: watchedFetch, awaitingAnswer: () => awaitingAnswer }
+}
+
 /** Read at call time so tests and compatible gateways can point the client elsewhere. */
-function createClient(): Anthropic {
+function createClient(watcher: ReturnType<typeof requestWatcher>): Anthropic {
   return new Anthropic({
     apiKey: env.ANTHROPIC_API_KEY,
     baseURL: env.ANTHROPIC_BASE_URL || undefined,
     timeout: modelDeadlineMs(),
+    fetch: watcher.fetch,
   })
 }
 
@@ -131,17 +170,23 @@ function logRefusal(model: ModelChoice, details: { category?: string | null } | 
   console.warn(`Model "${model.id}" declined a request (stop_reason refusal, category ${details?.category ?? 'none'})`)
 }
 
-/** Aborts the call when the deadline passes, and remembers that it did. */
-function startDeadline() {
+/**
+ * Aborts the call when the deadline passes, and remembers that it did, and whether the model
+ * had the request at that moment (then it may bill it though it never said how much).
+ */
+function startDeadline(watcher: ReturnType<typeof requestWatcher>) {
   const controller = new AbortController()
   let expired = false
+  let modelHadRequest = false
   const timer = setTimeout(() => {
     expired = true
+    modelHadRequest = watcher.awaitingAnswer()
     controller.abort()
   }, modelDeadlineMs())
   return {
     signal: controller.signal,
     expired: () => expired,
+    modelHadRequest: () => modelHadRequest,
     clear: () => clearTimeout(timer),
   }
 }
@@ -208,10 +253,14 @@ type TextRequest = {
 export async function generateReply(request: TextRequest): Promise<ModelOutcome<string>> {
   const model = request.model ?? chatModel()
   const traits = modelTraits(model.id)
-  const client = createClient()
-  const deadline = startDeadline()
+  const watcher = requestWatcher()
+  const client = createClient(watcher)
+  const deadline = startDeadline(watcher)
   let text = ''
+  // Thinking text as streamed (never shown), for the estimate of a stream cut off.
+  let thinkingText = ''
   let streamStarted = false
+  let outputReported = false
   let stopReason: string | null = null
   let stopDetails: { category?: string | null } | null = null
   const usage: ModelUsage = { model: model.id, inputTokens: 0, outputTokens: 0 }
@@ -220,6 +269,22 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
     ...settingsFields(answerSettings(traits, request.maxTokens ?? MAX_REPLY_TOKENS)),
     system: request.system,
     messages: endingWithUser(request.messages),
+  }
+  /**
+   * The usage of a call that ended without the model's final count. A stream that was
+   * accepted (or a request the deadline caught with the model) counts its input, estimated
+   * from the request when message_start never came; a stream cut off before message_delta
+   * counts what did stream (text and thinking), estimated, when that is more than
+   * message_start's count.
+   */
+  const countUnreported = (): ModelUsage => {
+    if (usage.inputTokens === 0 && (streamStarted || deadline.modelHadRequest())) {
+      usage.inputTokens = estimateTokens(JSON.stringify(request.stream ? { ...body, stream: true } : body), traits)
+    }
+    if (streamStarted && !outputReported) {
+      usage.outputTokens = Math.max(usage.outputTokens, estimateTokens(thinkingText + text, traits))
+    }
+    return usage
   }
   try {
     if (request.stream) {
@@ -235,12 +300,15 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
           usage.outputTokens = event.message.usage.output_tokens
         } else if (event.type === 'message_delta') {
           usage.outputTokens = event.usage.output_tokens
+          outputReported = true
           stopReason = event.delta.stop_reason
           stopDetails = event.delta.stop_details
         } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
           // thinking_delta and signature_delta belong to thinking blocks: never shown.
           text += event.delta.text
           request.onText?.(text)
+        } else if (event.type === 'content_block_delta' && event.delta.type === 'thinking_delta') {
+          thinkingText += event.delta.thinking
         } else if (event.type === 'message_stop') {
           stopped = true
         }
@@ -249,7 +317,7 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
       // complete once message_stop has arrived.
       if (!stopped) {
         const message = deadline.expired() ? MODEL_ERRORS.timeout : MODEL_ERRORS.interrupted
-        return { ok: false, error: new ConvexError(message), partialText: text, usage }
+        return { ok: false, error: new ConvexError(message), partialText: text, usage: countUnreported() }
       }
     } else {
       const reply = await client.messages.create(body, { signal: deadline.signal })
@@ -262,7 +330,7 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
     }
   } catch (error) {
     const message = describeFailure(error, model, deadline.expired(), streamStarted)
-    return { ok: false, error: new ConvexError(message), partialText: text, usage }
+    return { ok: false, error: new ConvexError(message), partialText: text, usage: countUnreported() }
   } finally {
     deadline.clear()
   }
@@ -276,7 +344,8 @@ export async function generateReply(request: TextRequest): Promise<ModelOutcome<
     const message = stop === 'tooLong' ? MODEL_ERRORS.tooLong : MODEL_ERRORS.interrupted
     return { ok: false, error: new ConvexError(message), partialText: text, usage }
   }
-  if (text.trim().length === 0) {
+  // Nothing a person could see (only spaces or zero-width characters) is an empty reply too.
+  if (!hasVisibleText(text)) {
     return { ok: false, error: new ConvexError(MODEL_ERRORS.emptyReply), partialText: '', usage }
   }
   return { ok: true, value: text, usage }
@@ -328,8 +397,9 @@ export async function callTool(request: {
   const model = request.model ?? extractionModel()
   const traits = modelTraits(model.id)
   const mechanism = extractionMechanism(traits)
-  const client = createClient()
-  const deadline = startDeadline()
+  const watcher = requestWatcher()
+  const client = createClient(watcher)
+  const deadline = startDeadline(watcher)
   const usage: ModelUsage = { model: model.id, inputTokens: 0, outputTokens: 0 }
   const messages = endingWithUser(request.messages)
   const body =
@@ -357,6 +427,9 @@ export async function callTool(request: {
     reply = await client.messages.create(body, { signal: deadline.signal })
   } catch (error) {
     const message = describeFailure(error, model, deadline.expired())
+    // Caught by the deadline while the model had it: the provider may bill the input, which
+    // is estimated from the request (the output, never seen, is not).
+    if (deadline.modelHadRequest()) usage.inputTokens = estimateTokens(JSON.stringify(body), traits)
     return { ok: false, error: new ConvexError(message), partialText: '', usage }
   } finally {
     deadline.clear()
@@ -379,7 +452,7 @@ export async function callTool(request: {
     return { ok: true, value: call?.type === 'tool_use' ? call.input : undefined, usage }
   }
   const text = reply.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
-  if (text.trim().length === 0) return { ok: true, value: undefined, usage }
+  if (!hasVisibleText(text)) return { ok: true, value: undefined, usage }
   try {
     return { ok: true, value: JSON.parse(text) as unknown, usage }
   } catch {

@@ -1,11 +1,12 @@
 // A chat turn, from the public action to the reply: beginTurn (./turns) checks and stores the
 // user message, the model writes the reply live (./liveWriter), finishTurn or failTurn settles
 // it. Which of the two chats a turn belongs to is decided once, by ./chats.
-import { v, type Infer } from 'convex/values'
+import { ConvexError, v, type Infer } from 'convex/values'
 import { internal } from '../_generated/api'
 import type { Id } from '../_generated/dataModel'
 import { action, env, type ActionCtx } from '../_generated/server'
-import { generateReply } from '../ai/claude'
+import { generateReply, MODEL_ERRORS } from '../ai/claude'
+import { NOT_AUTHENTICATED } from '../lib/auth'
 import { liveReplyMode } from '../schema'
 import { chatOf } from './chats'
 import { createLiveWriter, type LiveReplyMode } from './liveWriter'
@@ -89,18 +90,25 @@ async function runChatTurn(
   await live.drain()
 
   if (!outcome.ok) {
-    await ctx.runMutation(internal.enrichment.turns.failTurn, {
+    const settled = await ctx.runMutation(internal.enrichment.turns.failTurn, {
       replyId: request.replyId,
+      caller: request.caller,
       partialText: outcome.partialText,
       usage: outcome.usage,
       refused: outcome.refused,
     })
+    if (settled === 'accountClosed') throw new ConvexError(NOT_AUTHENTICATED)
     throw outcome.error
   }
-  await ctx.runMutation(internal.enrichment.turns.finishTurn, {
+  const settled = await ctx.runMutation(internal.enrichment.turns.finishTurn, {
     replyId: request.replyId,
+    caller: request.caller,
     content: outcome.value,
     usage: outcome.usage,
   })
+  // The account was deleted while the model wrote: its reply is not handed out either.
+  if (settled === 'accountClosed') throw new ConvexError(NOT_AUTHENTICATED)
+  // Settled by its expiry first (the turn outlived the stale limit): the chat has no reply to show.
+  if (settled === 'replyGone') throw new ConvexError(MODEL_ERRORS.timeout)
   return { message: outcome.value, shouldExtract: hasSignal(outcome.value, chatOf(turn).signals) }
 }

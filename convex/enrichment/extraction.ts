@@ -4,8 +4,9 @@ import { internal } from '../_generated/api'
 import { action, internalMutation } from '../_generated/server'
 import { callTool } from '../ai/claude'
 import { extractionModel } from '../ai/models'
-import { PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
+import { isAccountClosed, NOT_AUTHENTICATED, PROFILE_NOT_FOUND, requireChatAccess } from '../lib/auth'
 import { checkLength, FIELD_LIMITS } from '../lib/limits'
+import { hasVisibleText } from '../lib/text'
 import { requireModelCall } from '../lib/spending/ceilings'
 import { consumeLimits } from '../lib/rateLimits'
 import { modelUsageValidator, recordModelUsage } from '../lib/spending/usage'
@@ -37,7 +38,7 @@ export const beginExtraction = internalMutation({
     actionId: v.optional(v.id('careerActions')),
     messages: v.array(clientMessage),
   },
-  returns: v.object({ system: v.string(), messages: v.array(clientMessage) }),
+  returns: v.object({ userId: v.id('users'), system: v.string(), messages: v.array(clientMessage) }),
   handler: async (ctx, { profileId, actionId, messages }) => {
     const { userId, profile } = await requireChatAccess(ctx, profileId, actionId)
     let source: { role: 'user' | 'assistant'; content: string; status?: 'streaming' | 'failed' }[]
@@ -52,7 +53,7 @@ export const beginExtraction = internalMutation({
     }
     // Every accepted message is read (at most DEBRIEF_READ_LIMIT), not only the chat window.
     const history = finishedTurns(source)
-    if (!history.some((turn) => turn.role === 'user' && turn.content.trim())) {
+    if (!history.some((turn) => turn.role === 'user' && hasVisibleText(turn.content))) {
       throw new ConvexError(NOTHING_TO_EXTRACT)
     }
     const transcript = renderTranscript(history)
@@ -64,6 +65,7 @@ export const beginExtraction = internalMutation({
     await requireModelCall(ctx, extractionModel().id)
     await consumeLimits(ctx, userId, ['extraction', 'modelCallsPerDay'])
     return {
+      userId,
       system: extractionSystemPrompt(profile),
       messages: [{ role: 'user' as const, content: extractionRequest(transcript) }],
     }
@@ -74,9 +76,12 @@ export const beginExtraction = internalMutation({
  * Composes the model's answer with the profile as it is now (so the whole values reflect any
  * edit made while the model was thinking) and records the call's usage either way: the tokens
  * were spent. A malformed answer comes back as `error`, not a throw, so the usage row stays.
+ * The call counts against `userId` (from beginExtraction) even when the profile or the whole
+ * account was deleted meanwhile; then no result is composed, and nothing is written of them.
  */
 export const finishExtraction = internalMutation({
   args: {
+    userId: v.id('users'),
     profileId: v.id('profiles'),
     actionId: v.optional(v.id('careerActions')),
     // The tool's input as the model sent it; absent when the reply held no call to the tool.
@@ -89,9 +94,14 @@ export const finishExtraction = internalMutation({
     v.object({ ok: v.literal(true), result: extractionResult }),
     v.object({ ok: v.literal(false), error: v.string() }),
   ),
-  handler: async (ctx, { profileId, actionId, answer, failure, usage }) => {
+  handler: async (ctx, { userId, profileId, actionId, answer, failure, usage }) => {
+    const call = { userId, profileId, actionId, usage, chat: 'extraction' as const }
     const profile = await ctx.db.get('profiles', profileId)
-    if (!profile) throw new ConvexError(PROFILE_NOT_FOUND)
+    if (!profile || profile.userId !== userId || (await isAccountClosed(ctx, userId))) {
+      // Returned, not thrown: a throw would roll back the usage just recorded.
+      const { accountOpen } = await recordModelUsage(ctx, { ...call, succeeded: failure === undefined })
+      return { ok: false as const, error: accountOpen ? PROFILE_NOT_FOUND : NOT_AUTHENTICATED }
+    }
     let outcome: { ok: true; result: ExtractionResult } | { ok: false; error: string }
     try {
       outcome = failure === undefined ? { ok: true, result: parseExtraction(answer, profile) } : { ok: false, error: failure }
@@ -99,8 +109,7 @@ export const finishExtraction = internalMutation({
       if (!(error instanceof ConvexError) || typeof error.data !== 'string') throw error
       outcome = { ok: false, error: error.data }
     }
-    const call = { userId: profile.userId, profileId, actionId, usage, succeeded: outcome.ok }
-    await recordModelUsage(ctx, { ...call, chat: 'extraction' })
+    await recordModelUsage(ctx, { ...call, succeeded: outcome.ok })
     return outcome
   },
 })
@@ -133,6 +142,7 @@ export const extractFromConversation = action({
     if (!outcome.ok && outcome.usage.inputTokens + outcome.usage.outputTokens === 0) throw outcome.error
     const finished: { ok: true; result: ExtractionResult } | { ok: false; error: string } =
       await ctx.runMutation(internal.enrichment.extraction.finishExtraction, {
+        userId: request.userId,
         profileId,
         actionId,
         ...(outcome.ok ? { answer: outcome.value } : { failure: outcome.error.data }),

@@ -1,5 +1,6 @@
 import type { ModelMessage } from '../ai/claude'
 import { toWellFormedText } from '../lib/text'
+import { promptSafe } from './promptEscaping'
 
 /** Most messages sent to the model in one request (the newest; older ones are dropped). */
 export const HISTORY_LIMIT = 40
@@ -37,9 +38,14 @@ export function finishedTurns(messages: StoredMessage[]): ModelMessage[] {
   return turns
 }
 
-/** The chat request history: finished turns, the newest HISTORY_LIMIT, starting with a user turn. */
+/**
+ * The chat request history: finished turns, the newest HISTORY_LIMIT, starting with a user
+ * turn, each escaped like every other text a prompt holds (no `<` or look-alike; replies too,
+ * since they may quote the user).
+ */
 export function buildModelHistory(messages: StoredMessage[]): ModelMessage[] {
   const newest = finishedTurns(messages).slice(-HISTORY_LIMIT)
   const firstUser = newest.findIndex((turn) => turn.role === 'user')
-  return firstUser === -1 ? [] : newest.slice(firstUser)
+  if (firstUser === -1) return []
+  return newest.slice(firstUser).map((turn) => ({ role: turn.role, content: promptSafe(turn.content) }))
 }

@@ -1,5 +1,5 @@
 import type { Doc } from '../_generated/dataModel'
-import { cutToLength } from '../lib/text'
+import { cutToLength, hasVisibleText } from '../lib/text'
 import { promptSafe } from './promptEscaping'
 
 /** Upper bound on the profile text put into any prompt (counted after escaping). */
@@ -49,7 +49,7 @@ function renderList(list: PromptList): string {
 }
 
 function line(label: string, value: string | undefined): string | null {
-  return value && value.trim() ? `${label}: ${promptSafe(value)}` : null
+  return value && hasVisibleText(value) ? `${label}: ${promptSafe(value)}` : null
 }
 
 function clipForPrompt(text: string, limit: number): string {
@@ -105,7 +105,7 @@ export function buildProfileContext(profile: Doc<'profiles'>): string {
   const education = blockList('Education', educationLines(profile))
   const work = blockList('Work history', workLines(profile))
   const lists = [skills, interests, education, work].filter((list): list is PromptList => list !== null)
-  const summary = profile.enrichmentSummary?.trim() ? promptSafe(profile.enrichmentSummary) : null
+  const summary = profile.enrichmentSummary && hasVisibleText(profile.enrichmentSummary) ? promptSafe(profile.enrichmentSummary) : null
   let summaryShown: string | null = summary === null ? null : `${SUMMARY_LABEL}${summary}`
 
   const assemble = () => {

@@ -1,64 +1,40 @@
-// Every way user text reaches a prompt safely: data tags neutralized, half characters
+// Every way user text reaches a prompt safely: no `<` or look-alike left, half characters
 // replaced, and a transcript's speaker lines made unforgeable. The prompts (./prompts) and the
 // profile's rendering (./profileContext) put user text in through these functions only.
 import { toWellFormedText } from '../lib/text'
 
-// Matched on a folded copy of the text (see foldForMatch), so look-alikes match too: fullwidth
-// or small `＜`, `／`, `＿`, letters in other case or width, spaces or hyphens between words.
-const DATA_TAG_START = /<\s*\/?\s*(?:profile[\s_-]*data|completed[\s_-]*action|conversation)/g
-
-// Removed from the folded copy: invisible code points (zero-width spaces and joiners, soft
-// hyphen, bidi controls, word joiner, BOM, variation selectors...) and combining marks, so
-// that none of them can split a tag name, or hide a `<` under an overlay such as U+0338.
-const IGNORED_IN_MATCH = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{M}]/gu
-
 /**
- * The text folded for matching, one code point at a time (compatibility decomposition, lower
- * case, the ignored code points removed), with the index in `text` of the code point that
- * each folded unit came from.
+ * Every character that reads as `<`, so that user text in a prompt holds none and cannot open
+ * or close a data tag however the tag's name or slash is spelled (Cyrillic or Greek letters,
+ * a division or fraction slash, invisible characters between them). The set:
+ * - `<` and every character whose compatibility form holds one: fullwidth U+FF1C, small
+ *   U+FE64, and U+226E (`<` with an overlay);
+ * - the confusables of `<` in Unicode's confusables.txt: U+02C2 modifier letter left
+ *   arrowhead, U+1438 Canadian syllabics PA, U+16B2 runic kauna, U+2039 single left-pointing
+ *   angle quotation mark, U+276E heavy left angle quotation ornament, U+1D236 Greek
+ *   instrumental notation symbol-40;
+ * - the single left angle brackets, which a reader takes for a tag's opening just as well:
+ *   U+2329 and U+3008 (CJK), U+27E8 (mathematical), U+276C and U+2770 (ornaments), U+29FC.
+ * Doubled forms (« U+00AB, 《 U+300A, ⟪ U+27EA, ≪ U+226A) read as quotation marks or a
+ * double bracket, never as the one `<` of a tag, and stay: French and CJK quotations keep
+ * their look.
  */
-function foldForMatch(text: string): { folded: string; origin: number[] } {
-  let folded = ''
-  const origin: number[] = []
-  // Texts repeat their characters; normalizing each distinct one once keeps long texts fast.
-  const foldedChars = new Map<string, string>()
-  let index = 0
-  for (const char of text) {
-    let part = char.charCodeAt(0) < 0x80 ? char.toLowerCase() : foldedChars.get(char)
-    if (part === undefined) {
-      part = char.normalize('NFKD').toLowerCase().normalize('NFKD').replace(IGNORED_IN_MATCH, '')
-      foldedChars.set(char, part)
-    }
-    for (let i = 0; i < part.length; i++) origin.push(index)
-    folded += part
-    index += char.length
-  }
-  return { folded, origin }
-}
+const READS_AS_LESS_THAN =
+  /[<\u02C2\u1438\u16B2\u2039\u226E\u2329\u276C\u276E\u2770\u27E8\u29FC\u3008\uFE64\uFF1C\u{1D236}]/gu
 
 /**
- * Keeps user text from opening or closing one of the prompt's data tags: the character that
- * would open such a tag (`<` or a look-alike) is written `&lt;`. Matching ignores invisible
- * characters and compares after Unicode compatibility folding (NFKC's decomposition); every
- * other character reaches the prompt unchanged.
+ * Keeps user text from opening or closing one of the prompt's data tags: every `<` becomes
+ * `&lt;` and every look-alike its numeric character reference (`&#xFF1C;`), which the model
+ * reads as the character it stands for but never as a tag. Every other character reaches the
+ * prompt unchanged. Applying it twice changes nothing more.
  */
 export function neutralizeDataTags(text: string): string {
-  // Fast path: nothing that folds to `<` (only `<`, U+226E, U+FE64 and U+FF1C do).
-  if (!/[<\u226e\ufe64\uff1c]/.test(text)) return text
-  const { folded, origin } = foldForMatch(text)
-  const opening = new Set<number>()
-  for (const match of folded.matchAll(DATA_TAG_START)) opening.add(origin[match.index])
-  if (opening.size === 0) return text
-  let escaped = ''
-  let index = 0
-  for (const char of text) {
-    escaped += opening.has(index) ? '&lt;' : char
-    index += char.length
-  }
-  return escaped
+  return text.replace(READS_AS_LESS_THAN, (char) =>
+    char === '<' ? '&lt;' : `&#x${char.codePointAt(0)!.toString(16).toUpperCase()};`,
+  )
 }
 
-/** A stored value as a prompt may hold it: no half characters, no data tags. */
+/** A stored value as a prompt may hold it: no half characters, nothing that reads as `<`. */
 export function promptSafe(text: string): string {
   return neutralizeDataTags(toWellFormedText(text))
 }

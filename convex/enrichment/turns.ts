@@ -1,13 +1,13 @@
 // The transactions of one chat turn: beginTurn before the model call, finishTurn or failTurn
 // after it, and writeReplyProgress (document mode) or writeReplyChunk (delta mode) for the
 // stream in between.
-import { ConvexError, v } from 'convex/values'
+import { ConvexError, v, type Infer } from 'convex/values'
 import type { Doc } from '../_generated/dataModel'
 import { internalMutation, type MutationCtx } from '../_generated/server'
 import { internal } from '../_generated/api'
 import { modelDeadlineMs } from '../ai/claude'
 import { chatModel } from '../ai/models'
-import { requireChatAccess } from '../lib/auth'
+import { isAccountClosed, requireChatAccess } from '../lib/auth'
 import { checkChatMessage } from '../lib/limits'
 import { requireModelCall } from '../lib/spending/ceilings'
 import { consumeLimits } from '../lib/rateLimits'
@@ -48,6 +48,23 @@ async function cancelExpiry(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) 
 }
 
 /**
+ * Whose turn it is, as beginTurn found it: the finish counts the call's usage against this
+ * user even when the reply, the profile or the whole account is gone by then.
+ */
+const turnCaller = v.object({
+  userId: v.id('users'),
+  profileId: v.id('profiles'),
+  actionId: v.optional(v.id('careerActions')),
+})
+type TurnCaller = Infer<typeof turnCaller>
+
+/**
+ * How a turn's finish went: the reply stored, the reply gone (settled by its expiry first), or
+ * the account deleted meanwhile (the call is counted; nothing is written into the chat).
+ */
+const turnSettled = v.union(v.literal('stored'), v.literal('replyGone'), v.literal('accountClosed'))
+
+/**
  * Checks the caller, the career action and the limits, stores the user message and an empty reply
  * placeholder, and returns everything the model call needs. One transaction: a refused call
  * writes nothing, and two racing turns cannot both pass the in-progress check.
@@ -64,6 +81,7 @@ export const beginTurn = internalMutation({
     v.object({
       kind: v.literal('reply'),
       replyId: v.id('enrichmentMessages'),
+      caller: turnCaller,
       system: v.string(),
       messages: v.array(v.object({ role: messageRole, content: v.string() })),
     }),
@@ -138,6 +156,7 @@ export const beginTurn = internalMutation({
     return {
       kind: 'reply' as const,
       replyId,
+      caller: { userId, profileId, ...(actionId && { actionId }) },
       system: chat.systemPrompt(profile, careerAction),
       messages: buildModelHistory(history),
     }
@@ -189,31 +208,26 @@ export const deleteReplyChunks = internalMutation({
   },
 })
 
-/**
- * Who a reply's model call is counted against, read from the reply itself. Account deletion
- * removes a user's messages before their profile, so a stored reply always has its profile.
- */
-async function usageOf(ctx: MutationCtx, reply: Doc<'enrichmentMessages'>) {
-  const profile = await ctx.db.get('profiles', reply.profileId)
-  if (!profile) throw new Error(`Reply ${reply._id} outlived its profile`)
-  return {
-    userId: profile.userId,
-    profileId: reply.profileId,
-    chat: chatOf(reply).usageKind,
-    actionId: reply.actionId,
-  }
+/** Who a turn's model call is counted against, from what beginTurn returned. */
+function usageOf(caller: TurnCaller) {
+  return { ...caller, chat: chatOf(caller).usageKind }
 }
 
 export const finishTurn = internalMutation({
   args: {
     replyId: v.id('enrichmentMessages'),
+    caller: turnCaller,
     content: v.string(),
     usage: modelUsageValidator,
   },
-  returns: v.null(),
-  handler: async (ctx, { replyId, content, usage }) => {
+  returns: turnSettled,
+  handler: async (ctx, { replyId, caller, content, usage }) => {
+    // The call was made: it counts whatever happened to the reply or the account meanwhile.
+    const { accountOpen } = await recordModelUsage(ctx, { ...usageOf(caller), usage, succeeded: true })
+    // A deleted account's reply is never written (its deletion removes what is left of it).
+    if (!accountOpen) return 'accountClosed'
     const reply = await ctx.db.get('enrichmentMessages', replyId)
-    if (!reply) throw new Error(`Reply ${replyId} vanished before it was finished`)
+    if (!reply) return 'replyGone'
     // A reply already settled as failed (its turn ran past the stale limit) stays settled:
     // the conversation may have moved on without it.
     if (reply.status === 'streaming') {
@@ -225,32 +239,34 @@ export const finishTurn = internalMutation({
       })
       await scheduleChunkRemoval(ctx, replyId)
     }
-    await recordModelUsage(ctx, { ...(await usageOf(ctx, reply)), usage, succeeded: true })
-    return null
+    return 'stored'
   },
 })
 
 export const failTurn = internalMutation({
   args: {
     replyId: v.id('enrichmentMessages'),
+    caller: turnCaller,
     partialText: v.string(),
     usage: modelUsageValidator,
     /** The model's safety classifiers declined the request. */
     refused: v.optional(v.boolean()),
   },
-  returns: v.null(),
-  handler: async (ctx, { replyId, partialText, usage, refused }) => {
+  returns: turnSettled,
+  handler: async (ctx, { replyId, caller, partialText, usage, refused }) => {
+    // A call that spent nothing (a 429, say) has nothing to count.
+    const accountOpen = usage.inputTokens + usage.outputTokens > 0
+      ? (await recordModelUsage(ctx, { ...usageOf(caller), usage, succeeded: false })).accountOpen
+      : !(await isAccountClosed(ctx, caller.userId))
+    if (!accountOpen) return 'accountClosed'
     const reply = await ctx.db.get('enrichmentMessages', replyId)
-    if (!reply) return null
+    if (!reply) return 'replyGone'
     if (reply.status === 'streaming') {
       await cancelExpiry(ctx, reply)
       await settleFailedReply(ctx, reply, partialText)
       if (refused) await setAsideRefusedMessages(ctx, reply)
     }
-    if (usage.inputTokens + usage.outputTokens > 0) {
-      await recordModelUsage(ctx, { ...(await usageOf(ctx, reply)), usage, succeeded: false })
-    }
-    return null
+    return 'stored'
   },
 })
 

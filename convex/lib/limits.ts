@@ -1,7 +1,7 @@
 import { ConvexError } from 'convex/values'
 import type { Infer } from 'convex/values'
 import type { editableProfile } from '../schema'
-import { BROKEN_CHARACTER, isWellFormedText } from './text'
+import { BROKEN_CHARACTER, hasVisibleText, isWellFormedText } from './text'
 
 /** Longest text, in characters, that each kind of field accepts. */
 export const FIELD_LIMITS = {
@@ -45,9 +45,14 @@ export function checkListLength(items: readonly unknown[], limit: number, what: 
   }
 }
 
-/** A chat message must have some text and fit the chat limit. */
+export const EMPTY_MESSAGE = 'Message cannot be empty'
+
+/**
+ * A chat message must have something to see (one of only spaces or invisible characters, such
+ * as zero-width spaces, would be an empty bubble) and fit the chat limit.
+ */
 export function checkChatMessage(message: string): void {
-  if (message.trim().length === 0) throw new ConvexError('Message cannot be empty')
+  if (!hasVisibleText(message)) throw new ConvexError(EMPTY_MESSAGE)
   checkLength(message, FIELD_LIMITS.chatMessage)
 }
 

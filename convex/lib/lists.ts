@@ -1,7 +1,7 @@
-import { clipText } from './text'
+import { clipText, hasVisibleText } from './text'
 
 /**
- * The items of `additions` that `existing` lacks: trimmed, non-empty, clipped to `itemLimit`
+ * The items of `additions` that `existing` lacks: trimmed, with something visible, clipped to `itemLimit`
  * (at a character boundary), without case-insensitive repeats, in their order.
  */
 export function newUniqueItems(
@@ -15,7 +15,7 @@ export function newUniqueItems(
     const trimmed = item.trim()
     const cleaned = clipText(trimmed, itemLimit)
     const key = cleaned.toLowerCase()
-    if (cleaned && !seen.has(key)) {
+    if (hasVisibleText(cleaned) && !seen.has(key)) {
       seen.add(key)
       added.push(cleaned)
     }

@@ -1,7 +1,7 @@
 // How what a conversation adds is composed with what a profile already holds: the same rules
 // for extraction (which returns whole values) and applyExtraction (which accepts either).
 import { newUniqueItems } from './lists'
-import { cutToLength } from './text'
+import { cutToLength, hasVisibleText } from './text'
 
 /** What separates the current text of a field from what a conversation adds to it. */
 export const PARAGRAPH_BREAK = '\n\n'
@@ -33,7 +33,7 @@ export function appendParagraph(
   limit: number,
 ): { whole: string; added: string } | undefined {
   const trimmedAddition = addition?.trim() ?? ''
-  if (!trimmedAddition) return undefined
+  if (!hasVisibleText(trimmedAddition)) return undefined
   const base = current?.trim() ? current : ''
   const separator = base ? PARAGRAPH_BREAK : ''
   const added = cutToLength(trimmedAddition, limit - base.length - separator.length).trimEnd()

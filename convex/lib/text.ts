@@ -45,3 +45,16 @@ export function cutToLength(text: string, maxLength: number): string {
 export function clipText(text: string, maxLength: number): string {
   return text.length > maxLength ? cutToLength(text, maxLength).trimEnd() : text
 }
+
+// What shows nothing on its own: white space, control and format characters (zero-width space
+// and joiners, word joiner, BOM, soft hyphen, bidi controls, invisible operators, tags), every
+// default-ignorable code point (variation selectors, Hangul fillers, CGJ, ...), combining marks
+// (with no letter before them they have nothing to sit on), and the blank Braille cell U+2800,
+// which is drawn as an empty space but is none of the above. Unassigned code points are not
+// here: a character newer than this runtime's Unicode tables may well be visible.
+const SHOWS_NOTHING = /[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{M}\u2800]/gu
+
+/** True when `text` has at least one character a person can see: else it counts as empty. */
+export function hasVisibleText(text: string): boolean {
+  return text.replace(SHOWS_NOTHING, '').length > 0
+}

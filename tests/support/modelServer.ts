@@ -116,6 +116,8 @@ export type ScriptedReply =
    * response cleanly without message_stop, or hangs.
    */
   | { kind: 'brokenStream'; textBefore: string; ending: 'socket' | 'errorEvent' | 'cleanClose' | 'hang' }
+  /** Answers with `then` once `until` settles: a model still working while the test acts. */
+  | { kind: 'held'; until: Promise<unknown>; then: ScriptedReply }
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -438,7 +440,11 @@ export async function startModelServer(): Promise<ModelServer> {
       sendError(res, refused ?? { status: 404, type: 'not_found_error', message: `model: ${body.model}` })
       return
     }
-    const scripted = queue.shift() ?? { kind: 'status', status: 400, errorType: 'unscripted_request' }
+    let scripted = queue.shift() ?? { kind: 'status', status: 400, errorType: 'unscripted_request' }
+    while (scripted.kind === 'held') {
+      await scripted.until.catch(() => undefined)
+      scripted = scripted.then
+    }
     switch (scripted.kind) {
       case 'text': {
         const plan = planAnswer(body, model, scripted.chunks ?? wordChunks(scripted.text), scripted, 'end_turn')

@@ -188,9 +188,10 @@ export const deleteAccounts: DeletionStep['run'] = async (ctx, userId, limit) =>
  * entry here (before `profiles` if it is found through the profile, before `user` if through
  * the user).
  *
- * The order matters where work may still be in flight when deletion starts: a chat turn's
- * finishing transaction writes usage only while its reply exists, and an extraction's only
- * while the profile exists, so usage goes after both; sign-in accounts go before sessions so
+ * The order matters where work may still be in flight when deletion starts: a model call that
+ * finishes once deletion was asked for writes no usage row (recordModelUsage counts it in the
+ * ceilings and the report as a deleted account's), so none appears after this step; sign-in
+ * accounts go before sessions so
  * that no new session can be created for this user; the user document and the rate-limit
  * state go last.
  */

@@ -36,6 +36,11 @@ export type CountedUsage = {
   succeeded: boolean
   createdAt: number
   costMicroUsd: number
+  /**
+   * A call that finished after its account was deleted: counted in the day's totals and as a
+   * deleted account's (user, day) entry of its own, never under the user's id.
+   */
+  accountDeleted?: boolean
 }
 
 export function utcDay(ms: number): number {
@@ -129,7 +134,12 @@ export async function addToUsageReport(ctx: MutationCtx, rows: CountedUsage[]): 
       else await ctx.db.insert('usageReportDays', { day, shard: Number(shard), lines })
     }
 
-    const byUser = groupBy(dayRows, (row) => row.userId)
+    // The user's own entry may already have lost their id (or be about to): a fresh entry
+    // without one holds the call. Rare: only calls under way when their account was deleted.
+    for (const row of dayRows.filter((row) => row.accountDeleted)) {
+      await ctx.db.insert('usageReportUserDays', { day, calls: 1, costMicroUsd: row.costMicroUsd })
+    }
+    const byUser = groupBy(dayRows.filter((row) => !row.accountDeleted), (row) => row.userId)
     const userDocs = await findExisting<Doc<'usageReportUserDays'>>(
       [...byUser.keys()],
       (doc) => doc.userId,
