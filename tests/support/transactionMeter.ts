@@ -13,6 +13,7 @@
 // convex-test has no hook for this, so it wraps the database objects and the transaction
 // manager of the backend's per-test state (found as commitWatcher finds it), and watches
 // AsyncLocalStorage.run for the execution context convex-test enters for each function.
+import { getDocumentSize, type Value } from 'convex/values'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { captureTestGlobal, type AnyBackend, type WriteLayer } from './commitWatcher'
 
@@ -43,6 +44,9 @@ export type MeteredTransaction = {
   documentsRead: number
   bytesWritten: number
   documentsWritten: number
+  /** Bytes read and written with each document's size rounded up to 1 KiB, as Convex bills I/O. */
+  billedBytesRead: number
+  billedBytesWritten: number
   reads: DocumentRef[]
   ranges: ReadRange[]
   writes: WrittenDocument[]
@@ -79,6 +83,8 @@ type Manager = {
 type ExecutionContext = { udfType: 'query' | 'mutation' | 'action'; udfPath: string; componentPath: string }
 
 const tableOf = (id: string) => id.replace(/^\d+/, '')
+const KIB = 1024
+const billed = (doc: Record<string, unknown>) => Math.ceil(getDocumentSize(doc as Record<string, Value>) / KIB) * KIB
 const isExecutionContext = (store: unknown): store is ExecutionContext =>
   typeof store === 'object' && store !== null && 'udfType' in store && 'udfPath' in store && 'componentPath' in store
 
@@ -117,7 +123,9 @@ export async function meterTransactions(t: AnyBackend) {
         }
       }
     const noteRead = (doc: Record<string, unknown> | null) => {
-      if (open && doc) open.reads.push({ component, table: tableOf(String(doc._id)), id: String(doc._id) })
+      if (!open || !doc) return
+      open.reads.push({ component, table: tableOf(String(doc._id)), id: String(doc._id) })
+      open.billedBytesRead += billed(doc)
     }
     const previous = (id: string) => {
       for (let i = db._writes.length - 1; i >= 0; i--) {
@@ -128,7 +136,10 @@ export async function meterTransactions(t: AnyBackend) {
     }
     db.get = function (table, id) {
       const doc = get.call(this, table, id)
-      if (open && inside === 0) open.reads.push({ component, table: tableOf(id), id })
+      if (open && inside === 0) {
+        open.reads.push({ component, table: tableOf(id), id })
+        if (doc) open.billedBytesRead += billed(doc)
+      }
       return doc
     }
     // A patch, replace or delete reads the document it changes.
@@ -157,7 +168,12 @@ export async function meterTransactions(t: AnyBackend) {
       return result
     }
     db._addWrite = function (id, value) {
-      if (open) open.writes.push({ component, table: tableOf(id), id, before: previous(id), after: value })
+      if (open) {
+        const before = previous(id)
+        open.writes.push({ component, table: tableOf(id), id, before, after: value })
+        const written = value ?? before
+        if (written) open.billedBytesWritten += billed(written)
+      }
       return _addWrite.call(this, id, value)
     }
     restore.push(() => Object.assign(db, { get, startQuery, queryNext, paginate, _addWrite, patch, replace, delete: remove }))
@@ -173,6 +189,7 @@ export async function meterTransactions(t: AnyBackend) {
       open.bytesWritten = outcome === 'committed' ? metrics.bytesWritten.used : 0
       open.documentsWritten = outcome === 'committed' ? metrics.documentsWritten.used : 0
     }
+    if (outcome !== 'committed') open.billedBytesWritten = 0
     open.outcome = outcome
     transactions.push(open)
     open = null
@@ -182,7 +199,8 @@ export async function meterTransactions(t: AnyBackend) {
     if (!isNested) {
       open = {
         outcome: 'rolledBack', udfType: undefined, udfPath: undefined, component: undefined, tag: tags.getStore(),
-        bytesRead: 0, documentsRead: 0, bytesWritten: 0, documentsWritten: 0, reads: [], ranges: [], writes: [],
+        bytesRead: 0, documentsRead: 0, bytesWritten: 0, documentsWritten: 0, billedBytesRead: 0, billedBytesWritten: 0,
+        reads: [], ranges: [], writes: [],
       }
     }
   }
