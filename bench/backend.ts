@@ -41,3 +41,18 @@ export async function benchBackendFactory() {
     return t
   }
 }
+
+/**
+ * convex-test keeps every scheduled job as a timer, cancelled or not: this backend's reply
+ * expiry (cancelled when the turn ends) and the agent component's stream clean-ups, minutes
+ * ahead. None is due within the benchmark; those timers must not keep it from exiting.
+ */
+export function letLongTimersLapse() {
+  const setTimeoutBefore = globalThis.setTimeout
+  const lapsing = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = setTimeoutBefore(handler, ms, ...args)
+    if ((ms ?? 0) >= 60_000) timer.unref()
+    return timer
+  }) as typeof setTimeout
+  globalThis.setTimeout = lapsing
+}

@@ -28,7 +28,7 @@ import { makeAction, makeUser, seedMessages } from '../tests/support/fixtures'
 import { startModelServer, wordChunks, type ModelServer } from '../tests/support/modelServer'
 import agentSchema from './peers/agent/convex/schema'
 import textStreamingSchema from './peers/textStreaming/convex/schema'
-import { benchBackendFactory, preload } from './backend'
+import { benchBackendFactory, letLongTimersLapse, preload } from './backend'
 import {
   AgentClient,
   DeltaModeClient,
@@ -367,21 +367,6 @@ const usd = (dollars: number) => (dollars >= 1 ? `$${dollars.toFixed(2)}` : doll
 const kb = (bytes: number) => (bytes >= 10_000 ? `${(bytes / 1000).toFixed(0)} KB` : bytes >= 1_000 ? `${(bytes / 1000).toFixed(1)} KB` : `${bytes} B`)
 const times = (bytes: number) => `${(bytes / REPLY_BYTES).toFixed(bytes / REPLY_BYTES >= 10 ? 0 : 1)}×`
 
-/**
- * convex-test keeps every scheduled job as a timer, cancelled or not: this backend's reply
- * expiry (cancelled when the turn ends) and the agent component's stream clean-ups, minutes
- * ahead. None is due within the benchmark; those timers must not keep it from exiting.
- */
-function letLongTimersLapse() {
-  const setTimeoutBefore = globalThis.setTimeout
-  const lapsing = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const timer = setTimeoutBefore(handler, ms, ...args)
-    if ((ms ?? 0) >= 60_000) timer.unref()
-    return timer
-  }) as typeof setTimeout
-  globalThis.setTimeout = lapsing
-}
-
 async function pendingExpiryJobs() {
   let pending = 0
   for (const t of ourBackends) {
@@ -401,7 +386,7 @@ export async function main() {
     const results = new Map<string, TurnMeasure[]>()
     const only = process.env.BENCH_DESIGNS?.split(',')
     const designs = DESIGNS.filter((design) => !only || only.includes(design))
-    const sizes = process.env.BENCH_SCENARIOS?.split(',')
+    const sizes = process.env.BENCH_SCENARIOS?.split('|')
     const scenarios = SCENARIOS.filter((scenario) => !sizes || sizes.some((size) => scenario.label.includes(size)))
     const turn = (design: Design, scenario: (typeof SCENARIOS)[number]) =>
       design === 'agent'
