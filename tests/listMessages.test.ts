@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest'
 import { api } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
 import { makeAction, makeUser, seedMessages, setupBackend, signIn, type Backend, type SignedIn } from './support/backend'
+import { meterTransactions } from './support/transactionMeter'
 
 const listMessages = api.enrichment.queries.listMessages
 type Page = {
@@ -108,6 +109,39 @@ describe('what a page lists', () => {
     const growing = await read()
     expect(growing.page[0]).toMatchObject({ _id: placeholder, content: 'Hel', status: 'streaming' })
     expect(growing.page[0]).not.toHaveProperty('expiryJobId')
+  })
+})
+
+describe('what a page reads', () => {
+  test('only its own documents, however long the chat: the newest page of 3,000 reads 20 messages', async () => {
+    const t = setupBackend()
+    const owner = await makeUser(t, { name: 'Owner' })
+    const actionId = await makeAction(t, owner.profileId, { status: 'done', completedAt: 5 })
+    const long = Array.from({ length: 3_000 }, (_, i) => ({ role: i % 2 === 0 ? ('user' as const) : ('assistant' as const), content: `message ${i}` }))
+    await seedMessages(t, owner.profileId, long)
+    await seedMessages(t, owner.profileId, long.slice(0, 500).map((message) => ({ ...message, actionId })))
+    const meter = await meterTransactions(t)
+    try {
+      const general = (await owner.as.query(listMessages, {
+        profileId: owner.profileId,
+        paginationOpts: { numItems: 20, cursor: null },
+      })) as Page
+      const debrief = (await owner.as.query(listMessages, {
+        profileId: owner.profileId,
+        actionId,
+        paginationOpts: { numItems: 20, cursor: null },
+      })) as Page
+      expect(general.page).toHaveLength(20)
+      expect(debrief.page).toHaveLength(20)
+    } finally {
+      meter.stop()
+    }
+    const reads = meter.transactions.map((transaction) =>
+      transaction.reads.filter((read) => read.table === 'enrichmentMessages').length,
+    )
+    expect(reads).toEqual([20, 20])
+    // Besides the page: the session, the user, the profile (and the action for a debrief).
+    expect(meter.transactions.map((transaction) => transaction.documentsRead)).toEqual([23, 24])
   })
 })
 
