@@ -19,7 +19,7 @@ import { spentToday } from '../convex/lib/spending/ceilings'
 import { watchCommits } from '../tests/support/commitWatcher'
 import { makeAction, makeUser } from '../tests/support/fixtures'
 import { startModelServer, wordChunks, type ModelServer, type RecordedRequest, type ScriptedReply } from '../tests/support/modelServer'
-import { benchBackendFactory, letLongTimersLapse } from './backend'
+import { benchBackendFactory, letLongTimersLapse, listTablesApart } from './backend'
 
 const USERS = Number(process.env.LOAD_USERS ?? 200)
 const GENERAL_TURNS = Number(process.env.LOAD_GENERAL_TURNS ?? 10)
@@ -71,6 +71,7 @@ export async function main() {
   const failures: string[] = []
   try {
     const t = (await benchBackendFactory())()
+    await listTablesApart(t)
     const setupStarted = performance.now()
     const users: { userId: Id<'users'>; profileId: Id<'profiles'>; actionId: Id<'careerActions'>; as: Awaited<ReturnType<typeof makeUser>>['as'] }[] = []
     for (let i = 0; i < USERS; i++) {

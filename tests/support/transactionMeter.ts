@@ -72,6 +72,7 @@ type DatabaseFake = {
   patch: (table: string, id: string, value: unknown) => void
   replace: (table: string, id: string, value: unknown) => void
   delete: (table: string, id: string) => void
+  commit: (commitTs?: bigint | null) => void
 }
 type Metrics = Record<'bytesRead' | 'bytesWritten' | 'documentsRead' | 'documentsWritten', { used: number }>
 type Manager = {
@@ -109,8 +110,18 @@ export async function meterTransactions(t: AnyBackend) {
 
   for (const [component, entry] of Object.entries(state.components)) {
     const db = entry.db as unknown as DatabaseFake
-    const { get, startQuery, queryNext, paginate, _addWrite, patch, replace } = db
+    const { get, startQuery, queryNext, paginate, _addWrite, patch, replace, commit: commitLayer } = db
     const remove = db.delete
+    // A nested transaction's commit merges its writes into its parent's: already recorded.
+    let merging = false
+    db.commit = function (commitTs) {
+      merging = true
+      try {
+        commitLayer.call(this, commitTs)
+      } finally {
+        merging = false
+      }
+    }
     // convex-test's own calls of get (to evaluate a query, to patch) are not reads by the function.
     let inside = 0
     const internally = <A extends unknown[], R>(method: (...args: A) => R) =>
@@ -168,7 +179,7 @@ export async function meterTransactions(t: AnyBackend) {
       return result
     }
     db._addWrite = function (id, value) {
-      if (open) {
+      if (open && !merging) {
         const before = previous(id)
         open.writes.push({ component, table: tableOf(id), id, before, after: value })
         const written = value ?? before
@@ -176,7 +187,9 @@ export async function meterTransactions(t: AnyBackend) {
       }
       return _addWrite.call(this, id, value)
     }
-    restore.push(() => Object.assign(db, { get, startQuery, queryNext, paginate, _addWrite, patch, replace, delete: remove }))
+    restore.push(() =>
+      Object.assign(db, { get, startQuery, queryNext, paginate, _addWrite, patch, replace, delete: remove, commit: commitLayer }),
+    )
   }
 
   const { begin, commit, rollback } = manager
