@@ -10,8 +10,12 @@
 // convex-test runs every transaction in this one process, one at a time: the latencies measure
 // this backend's own overhead (and convex-test's) under many users, not a deployment's.
 //
-// LOAD_USERS (default 200), LOAD_GENERAL_TURNS (default 10), LOAD_THINK_MS (default 1500-4000,
-// "min-max": the pause between a reply and the user's next message).
+// LOAD_USERS (default 200), LOAD_GENERAL_TURNS (default 10), LOAD_THINK_MS (default 8000-20000,
+// "min-max": the pause between a reply and the user's next message, reading it and typing),
+// LOAD_ARRIVAL_MS (default 20000: users start at random within it). With pauses of 1.5-4 s (a
+// person answering a 55-word reply within 4 s) 200 users ask for about 35 model calls a second;
+// this one process runs about 10-25 (every transaction in turn, on one core), so the run
+// measured convex-test's queue, not the backend, and turns ran into the 60 s model deadline.
 import os from 'node:os'
 import { api, internal } from '../convex/_generated/api'
 import type { Id } from '../convex/_generated/dataModel'
@@ -24,7 +28,8 @@ import { benchBackendFactory, letLongTimersLapse, listTablesApart } from './back
 const USERS = Number(process.env.LOAD_USERS ?? 200)
 const GENERAL_TURNS = Number(process.env.LOAD_GENERAL_TURNS ?? 10)
 const DEBRIEF_TURNS = 3
-const [THINK_MIN_MS, THINK_MAX_MS] = (process.env.LOAD_THINK_MS ?? '1500-4000').split('-').map(Number)
+const [THINK_MIN_MS, THINK_MAX_MS] = (process.env.LOAD_THINK_MS ?? '8000-20000').split('-').map(Number)
+const ARRIVAL_MS = Number(process.env.LOAD_ARRIVAL_MS ?? 20_000)
 const FIRST_TOKEN_MS = [300, 600] as const
 const TOKEN_INTERVAL_MS = 25
 const CEILING_SNAPSHOT_EVERY_MS = 10_000
@@ -125,7 +130,7 @@ export async function main() {
     const sentMessages = new Map<string, { profileId: Id<'profiles'>; actionId?: Id<'careerActions'> }>()
     async function runUser(index: number) {
       const user = users[index]
-      await sleep(between(0, 3_000)) // users arrive over the first seconds
+      await sleep(between(0, ARRIVAL_MS)) // users arrive over the first seconds
       const plan: ('general' | 'debrief' | 'extract')[] = []
       for (let i = 0; i < GENERAL_TURNS; i++) plan.push('general')
       const debriefAt = Math.floor(GENERAL_TURNS / 2)
@@ -241,7 +246,7 @@ export async function main() {
       `| ${label} | ${values.length} | ${ms(percentile(values, 50))} | ${ms(percentile(values, 95))} | ${ms(percentile(values, 99))} |`
     const lines = [
       `Load run, ${new Date().toISOString().substring(0, 10)}: ${USERS} users at once on one convex-test backend, each ${GENERAL_TURNS} general turns and a ${DEBRIEF_TURNS}-turn debrief with an extraction, interleaved (liveReply 'deltas').`,
-      `Model server: first token after ${FIRST_TOKEN_MS[0]}-${FIRST_TOKEN_MS[1]} ms, then ${wordChunks(REPLY).length} tokens ${TOKEN_INTERVAL_MS} ms apart; users pause ${THINK_MIN_MS}-${THINK_MAX_MS} ms between a reply and their next message; the ceilings' snapshot refreshed every ${CEILING_SNAPSHOT_EVERY_MS / 1000} s (${snapshots} times).`,
+      `Model server: first token after ${FIRST_TOKEN_MS[0]}-${FIRST_TOKEN_MS[1]} ms, then ${wordChunks(REPLY).length} tokens ${TOKEN_INTERVAL_MS} ms apart; users arrive within ${ARRIVAL_MS / 1000} s and pause ${THINK_MIN_MS / 1000}-${THINK_MAX_MS / 1000} s between a reply and their next message; the ceilings' snapshot refreshed every ${CEILING_SNAPSHOT_EVERY_MS / 1000} s (${snapshots} times).`,
       `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. Setup (users, profiles, actions) ${(setupMs / 1000).toFixed(1)} s.`,
       'convex-test runs every transaction in this one process, one at a time: these latencies are this backend\'s own overhead under load (plus convex-test\'s), not a deployment\'s.',
       '',
