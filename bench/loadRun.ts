@@ -57,6 +57,18 @@ function answer(body: RecordedRequest['body']): ScriptedReply {
   }
 }
 
+/** Failures grouped by kind (the text without its quoted message), with a count and one example. */
+function summarize(failures: string[]) {
+  const kinds = new Map<string, { count: number; example: string }>()
+  for (const failure of failures) {
+    const kind = failure.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N')
+    const seen = kinds.get(kind)
+    if (seen) seen.count++
+    else kinds.set(kind, { count: 1, example: failure })
+  }
+  return [...kinds.values()].map(({ count, example }) => `${count} × ${example}`)
+}
+
 function percentile(values: number[], p: number) {
   if (values.length === 0) return NaN
   const sorted = [...values].sort((a, b) => a - b)
@@ -212,6 +224,7 @@ export async function main() {
       const reply = chat[positions[0] + 1]
       if (!reply || reply.role !== 'assistant' || reply.status !== undefined || reply.content !== REPLY) {
         failures.push(`"${content}" has no finished reply after it`)
+        continue
       }
       messagesChecked++
     }
@@ -259,7 +272,7 @@ export async function main() {
       row('extraction returned', extraction),
       '',
       `Check: ${messagesChecked} of ${sentMessages.size} user messages stored once with their finished reply; ${stored.usage.length} usage rows for ${modelCalls} model calls; ceilings counted ${stored.counted.tokens} tokens and ${stored.counted.microUsd} µ$ (rows: ${rowTokens}, ${rowMicroUsd}); report totals ${JSON.stringify(report.totals)}.`,
-      failures.length === 0 ? 'Check passed: nothing lost, nothing counted twice.' : `CHECK FAILED:\n- ${failures.slice(0, 20).join('\n- ')}`,
+      failures.length === 0 ? 'Check passed: nothing lost, nothing counted twice.' : `CHECK FAILED (${failures.length}):\n- ${summarize(failures).join('\n- ')}`,
     ]
     console.log(lines.join('\n'))
   } finally {
