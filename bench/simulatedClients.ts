@@ -95,19 +95,24 @@ type Message = { _id: string; role: string; content: string }
 const CHAT_READS = tablesOf('', ['enrichmentMessages', 'profiles', 'careerActions', 'users', 'authSessions'])
 const LIVE_READS: ReadSet = (write) => CHAT_READS(write) || tablesOf('', ['liveReplyChunks'])(write)
 
+/** A chat query's result: the whole chat (getMessagesPublic), or one page of it (listMessages). */
+export type ChatResult = Message[] | { page: Message[] }
+const messagesIn = (result: ChatResult | undefined): Message[] =>
+  result === undefined ? [] : Array.isArray(result) ? result : result.page
+
 /** This backend, document mode: the frontend's chat query, where the reply grows. */
 export class DocumentModeClient extends BaseClient {
-  private readonly chat: Subscription<Message[]>
+  private readonly chat: Subscription<ChatResult>
   private known = new Set<string>()
 
-  constructor(readChat: () => Promise<Message[]>) {
+  constructor(readChat: () => Promise<ChatResult>) {
     super()
     this.chat = this.subscribe('chat', CHAT_READS, readChat)
   }
 
   async prime() {
     await super.prime()
-    this.known = new Set((this.chat.value ?? []).map((message) => message._id))
+    this.known = new Set(messagesIn(this.chat.value).map((message) => message._id))
   }
 
   protected async refreshAll(writes: CommittedWrite[] | null) {
@@ -115,7 +120,7 @@ export class DocumentModeClient extends BaseClient {
   }
 
   protected seesReplyText() {
-    return (this.chat.value ?? []).some(
+    return messagesIn(this.chat.value).some(
       (message) => message.role === 'assistant' && !this.known.has(message._id) && message.content.length > 0,
     )
   }
@@ -124,8 +129,9 @@ export class DocumentModeClient extends BaseClient {
 type LiveReply = { replyId: string; text: string; cursor: number; status: string } | null
 
 /**
- * This backend, delta mode, as docs/api.md tells a frontend to use it: the chat query, and
- * getLiveReply from cursor to cursor, appending each result's text.
+ * This backend, delta mode, as docs/api.md tells a frontend to use it: the chat query (the whole
+ * chat, or listMessages' newest page), and getLiveReply from cursor to cursor, appending each
+ * result's text.
  */
 export class DeltaModeClient extends DocumentModeClient {
   private live: Subscription<LiveReply>
@@ -134,7 +140,7 @@ export class DeltaModeClient extends DocumentModeClient {
   text = ''
 
   constructor(
-    readChat: () => Promise<Message[]>,
+    readChat: () => Promise<ChatResult>,
     private readonly readLive: (cursor: number | undefined) => Promise<LiveReply>,
   ) {
     super(readChat)

@@ -219,6 +219,16 @@ export default defineSchema({
     .index('by_day_cost', ['day', 'costMicroUsd'])
     .index('by_user_day', ['userId', 'day']),
 
+  // What the daily ceilings had counted when the cron last summed their shards (one document
+  // per UTC day). The check before a model call reads this instead of the shards, which every
+  // finishing call writes; see convex/lib/spending/ceilings.ts.
+  ceilingSnapshots: defineTable({
+    day: v.string(), // YYYY-MM-DD, UTC
+    modelTokensPerDay: v.number(),
+    modelMicroUsdPerDay: v.number(),
+    takenAt: v.number(),
+  }).index('by_day', ['day']),
+
   // Progress of admin:backfillUsageReport (at most one document).
   usageReportBackfill: defineTable({
     runId: v.number(),

@@ -60,6 +60,15 @@ const READS: Record<string, { call: Call; signedOut: unknown }> = {
       c.query(api.enrichment.queries.getCompletionMessagesPublic, { profileId: w.profileId, actionId: w.actions.done }),
     signedOut: [],
   },
+  'enrichment/queries:listMessages': {
+    call: (c, w) =>
+      c.query(api.enrichment.queries.listMessages, {
+        profileId: w.profileId,
+        actionId: w.actions.done,
+        paginationOpts: { numItems: 10, cursor: null },
+      }),
+    signedOut: { page: [], isDone: true, continueCursor: '' },
+  },
   'enrichment/queries:getLiveReply': {
     call: (c, w) => c.query(api.enrichment.queries.getLiveReply, { profileId: w.profileId }),
     signedOut: null,

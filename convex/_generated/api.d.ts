@@ -25,6 +25,8 @@ import type * as authAttempts from "../authAttempts.js";
 import type * as authMigrations from "../authMigrations.js";
 import type * as careerActions_mutations from "../careerActions/mutations.js";
 import type * as careerActions_queries from "../careerActions/queries.js";
+import type * as ceilings from "../ceilings.js";
+import type * as crons from "../crons.js";
 import type * as enrichment_chats from "../enrichment/chats.js";
 import type * as enrichment_conversation from "../enrichment/conversation.js";
 import type * as enrichment_extraction from "../enrichment/extraction.js";
@@ -76,6 +78,8 @@ declare const fullApi: ApiFromModules<{
   authMigrations: typeof authMigrations;
   "careerActions/mutations": typeof careerActions_mutations;
   "careerActions/queries": typeof careerActions_queries;
+  ceilings: typeof ceilings;
+  crons: typeof crons;
   "enrichment/chats": typeof enrichment_chats;
   "enrichment/conversation": typeof enrichment_conversation;
   "enrichment/extraction": typeof enrichment_extraction;

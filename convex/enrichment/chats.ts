@@ -3,6 +3,7 @@
 // that differs between the two chats is read from what it returns.
 import { omit } from 'convex-helpers'
 import { doc } from 'convex-helpers/validators'
+import type { PaginationOptions, PaginationResult } from 'convex/server'
 import { v } from 'convex/values'
 import type { Doc, Id } from '../_generated/dataModel'
 import type { QueryCtx } from '../_generated/server'
@@ -63,6 +64,24 @@ export async function readGeneralChat(
     .order('desc')
     .take(limit)
   return newestFirst.reverse()
+}
+
+/**
+ * One page of a chat, newest first, through the same index as its read above: the page's own
+ * range and nothing else. The listing filter runs on the page afterwards, so a reply without
+ * text makes the page shorter, never the read longer.
+ */
+export async function pageOfChat(
+  ctx: QueryCtx,
+  { profileId, actionId }: { profileId: Id<'profiles'>; actionId?: Id<'careerActions'> },
+  paginationOpts: PaginationOptions,
+): Promise<PaginationResult<Doc<'enrichmentMessages'>>> {
+  const messages = ctx.db.query('enrichmentMessages')
+  const chat =
+    actionId === undefined
+      ? messages.withIndex('by_profile_chat', (q) => q.eq('profileId', profileId).eq('actionId', undefined))
+      : messages.withIndex('by_action', (q) => q.eq('actionId', actionId))
+  return await chat.order('desc').paginate(paginationOpts)
 }
 
 /** Which chat: a profile's general chat, or the debrief of one of its career actions. */

@@ -1,11 +1,12 @@
 // The chats' queries and their internal reads and writes; what they read with is in ./chats.
 import { pick } from 'convex-helpers'
 import { doc } from 'convex-helpers/validators'
+import { paginationOptsValidator, paginationResultValidator } from 'convex/server'
 import { ConvexError, v } from 'convex/values'
 import { internalMutation, internalQuery, query } from '../_generated/server'
 import { findOwnedProfile } from '../lib/auth'
 import schema from '../schema'
-import { chatOf, listed, listedMessageDoc, messageDoc, readDebrief, readGeneralChat } from './chats'
+import { chatOf, listed, listedMessageDoc, messageDoc, pageOfChat, readDebrief, readGeneralChat } from './chats'
 import { readChunks } from './liveReplyChunks'
 
 export const getMessages = internalQuery({
@@ -39,6 +40,33 @@ export const getCompletionMessagesPublic = query({
     const action = await ctx.db.get('careerActions', actionId)
     if (!action || action.profileId !== profile._id) return []
     return listed(await readDebrief(ctx, actionId))
+  },
+})
+
+/**
+ * One page of a chat for usePaginatedQuery, newest first: the general chat without `actionId`,
+ * that action's debrief with it. Listed as the two queries above list (a reply with no text yet
+ * is left out, so a page may hold fewer than numItems). A page reads only its own index range,
+ * so a turn's writes re-run only the newest page, whatever the chat's length. An empty, finished
+ * page when the caller does not own the profile or the action is not that profile's.
+ */
+export const listMessages = query({
+  args: {
+    profileId: v.id('profiles'),
+    actionId: v.optional(v.id('careerActions')),
+    paginationOpts: paginationOptsValidator,
+  },
+  returns: paginationResultValidator(listedMessageDoc),
+  handler: async (ctx, { profileId, actionId, paginationOpts }) => {
+    const nothing = { page: [], isDone: true, continueCursor: '' }
+    const profile = await findOwnedProfile(ctx, profileId)
+    if (!profile) return nothing
+    if (actionId) {
+      const action = await ctx.db.get('careerActions', actionId)
+      if (!action || action.profileId !== profile._id) return nothing
+    }
+    const result = await pageOfChat(ctx, { profileId: profile._id, actionId }, paginationOpts)
+    return { ...result, page: listed(result.page) }
   },
 })
 

@@ -10,7 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 
 /** Any convex-test backend (the app's, or a benchmark peer's with its own schema). */
-type AnyBackend = { run: (func: (ctx: unknown) => Promise<void>) => Promise<unknown> }
+export type AnyBackend = { run: (func: (ctx: unknown) => Promise<void>) => Promise<unknown> }
 
 /** One document a committed transaction wrote: its new value, or null when deleted. */
 export type CommittedWrite = {
@@ -21,8 +21,8 @@ export type CommittedWrite = {
   value: Record<string, unknown> | null
 }
 
-type WriteLayer = Record<string, Record<string, unknown> | null>
-type TestGlobal = {
+export type WriteLayer = Record<string, Record<string, unknown> | null>
+export type TestGlobal = {
   components: Record<string, { db: { _writes: WriteLayer[] } }>
   transactionManager: {
     begin: (isNested: boolean, limits?: unknown) => Promise<void>
@@ -33,7 +33,7 @@ type TestGlobal = {
 const isTestGlobal = (store: unknown): store is TestGlobal =>
   typeof store === 'object' && store !== null && 'transactionManager' in store && 'components' in store
 
-async function captureTestGlobal(t: AnyBackend): Promise<TestGlobal> {
+export async function captureTestGlobal(t: AnyBackend): Promise<TestGlobal> {
   const originalRun = AsyncLocalStorage.prototype.run
   let captured: TestGlobal | undefined
   AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, store: unknown, ...rest: unknown[]) {

@@ -138,6 +138,8 @@ export type ModelServer = {
   /** Drop the queue, the recorded requests and any extra models. */
   reset: () => void
   pending: () => number
+  /** Answers every request the queue has no reply for (the load run's many users); null: none. */
+  answerWith: (script: ((body: RecordedRequest['body']) => ScriptedReply) | null) => void
   close: () => Promise<void>
 }
 
@@ -407,6 +409,7 @@ export function isWellFormedJson(value: unknown): boolean {
 export async function startModelServer(): Promise<ModelServer> {
   const requests: RecordedRequest[] = []
   let queue: ScriptedReply[] = []
+  let fallback: ((body: RecordedRequest['body']) => ScriptedReply) | null = null
   let served = new Map(Object.entries(SERVED_MODELS))
   const sockets = new Set<Socket>()
 
@@ -440,7 +443,7 @@ export async function startModelServer(): Promise<ModelServer> {
       sendError(res, refused ?? { status: 404, type: 'not_found_error', message: `model: ${body.model}` })
       return
     }
-    let scripted = queue.shift() ?? { kind: 'status', status: 400, errorType: 'unscripted_request' }
+    let scripted = queue.shift() ?? fallback?.(body) ?? { kind: 'status', status: 400, errorType: 'unscripted_request' }
     while (scripted.kind === 'held') {
       await scripted.until.catch(() => undefined)
       scripted = scripted.then
@@ -535,8 +538,12 @@ export async function startModelServer(): Promise<ModelServer> {
       queue = []
       requests.length = 0
       served = new Map(Object.entries(SERVED_MODELS))
+      fallback = null
     },
     pending: () => queue.length,
+    answerWith: (script) => {
+      fallback = script
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

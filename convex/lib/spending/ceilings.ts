@@ -1,10 +1,18 @@
 // The deployment's spending ceilings: model tokens (input plus output, as the model reports
 // them) and dollars (each call priced from the price table), spent by everyone together in one
 // UTC day. Checked before a model call, counted after; whichever is reached first refuses.
+//
+// Counting: each call adds to one of SHARDS_PER_DAY counter documents at random. Checking: the
+// check reads the day's snapshot, one document that only a cron writes (every
+// CEILING_SNAPSHOT_INTERVAL_MS, summing the shards), never the shards themselves, so no turn
+// reads what another user's finishing call writes. The price is an overshoot: what is spent
+// between two snapshots is not seen until the next one. A snapshot older than
+// CEILING_SNAPSHOT_MAX_AGE_MS (the cron stopped, or a new day began) is not trusted: the check
+// then sums the shards itself, exact but contended, as before.
 import { ShardedCounter } from '@convex-dev/sharded-counter'
 import { ConvexError } from 'convex/values'
 import { components } from '../../_generated/api'
-import { env, type MutationCtx } from '../../_generated/server'
+import { env, type MutationCtx, type QueryCtx } from '../../_generated/server'
 import type { ModelUsage } from '../../ai/claude'
 import { requireModelPrice } from '../../ai/prices'
 import { describeWait } from '../rateLimits'
@@ -20,6 +28,11 @@ export const DEFAULT_MODEL_DAILY_TOKEN_BUDGET = 5_000_000
 const SHARDS_PER_DAY = 8
 
 const DAY_MS = 24 * 60 * 60 * 1000
+
+/** How often the cron sums the shards into the day's snapshot (convex/crons.ts). */
+export const CEILING_SNAPSHOT_INTERVAL_MS = 10_000
+/** A snapshot older than this is not trusted: the check sums the shards instead. */
+export const CEILING_SNAPSHOT_MAX_AGE_MS = 3 * CEILING_SNAPSHOT_INTERVAL_MS
 
 /** Dollars a day when MODEL_DAILY_BUDGET_USD is not set. */
 export const DEFAULT_MODEL_DAILY_BUDGET_USD = 10
@@ -86,23 +99,67 @@ function counter() {
   return new ShardedCounter(components.shardedCounter, { defaultShards: SHARDS_PER_DAY })
 }
 
-/** What has been counted against `ceiling` today (UTC). */
-export async function spentToday(ctx: MutationCtx, ceiling: CeilingName, now = Date.now()): Promise<number> {
+/** What has been counted against `ceiling` today (UTC): every shard, exact. */
+export async function spentToday(ctx: QueryCtx, ceiling: CeilingName, now = Date.now()): Promise<number> {
   return await counter().count(ctx, counterName(ceiling, now))
 }
 
+const CEILINGS: CeilingName[] = ['modelTokensPerDay', 'modelMicroUsdPerDay']
+
+async function readSnapshot(ctx: QueryCtx, now: number) {
+  return await ctx.db
+    .query('ceilingSnapshots')
+    .withIndex('by_day', (q) => q.eq('day', utcDay(now)))
+    .unique()
+}
+
 /**
- * Throws BUDGET_EXHAUSTED once today's spending has reached a ceiling. Call it before anything
- * is stored or sent; a call already under way when the ceiling is reached still counts in full.
+ * Sums today's shards into today's snapshot (the cron's job) and deletes the snapshots of
+ * earlier days. Reads 2 x SHARDS_PER_DAY counter documents; returns what it stored.
+ */
+export async function refreshCeilingSnapshot(ctx: MutationCtx, now = Date.now()) {
+  const totals = {
+    modelTokensPerDay: await spentToday(ctx, 'modelTokensPerDay', now),
+    modelMicroUsdPerDay: await spentToday(ctx, 'modelMicroUsdPerDay', now),
+  }
+  const existing = await readSnapshot(ctx, now)
+  if (existing) await ctx.db.patch('ceilingSnapshots', existing._id, { ...totals, takenAt: now })
+  else await ctx.db.insert('ceilingSnapshots', { day: utcDay(now), ...totals, takenAt: now })
+  const older = await ctx.db
+    .query('ceilingSnapshots')
+    .withIndex('by_day', (q) => q.lt('day', utcDay(now)))
+    .take(10)
+  for (const snapshot of older) await ctx.db.delete('ceilingSnapshots', snapshot._id)
+  return totals
+}
+
+/**
+ * What the check counts as spent today: the snapshot when it is fresh (one document no call
+ * writes), else the sum of the shards.
+ */
+async function spentForCheck(ctx: MutationCtx, now: number): Promise<Record<CeilingName, number>> {
+  const snapshot = await readSnapshot(ctx, now)
+  if (snapshot && now - snapshot.takenAt <= CEILING_SNAPSHOT_MAX_AGE_MS) return snapshot
+  return {
+    modelTokensPerDay: await spentToday(ctx, 'modelTokensPerDay', now),
+    modelMicroUsdPerDay: await spentToday(ctx, 'modelMicroUsdPerDay', now),
+  }
+}
+
+/**
+ * Throws BUDGET_EXHAUSTED once today's spending has reached a ceiling, as of the last snapshot
+ * (see the top of this file). Call it before anything is stored or sent; a call already under
+ * way when the ceiling is reached still counts in full.
  */
 export async function requireModelBudget(ctx: MutationCtx): Promise<void> {
   const now = Date.now()
-  const ceilings: [CeilingName, number][] = [
-    ['modelTokensPerDay', modelDailyTokenBudget()],
-    ['modelMicroUsdPerDay', modelDailyBudgetMicroUsd()],
-  ]
-  for (const [ceiling, budget] of ceilings) {
-    if ((await spentToday(ctx, ceiling, now)) >= budget) throw budgetExhausted(ceiling, now)
+  const budgets: Record<CeilingName, number> = {
+    modelTokensPerDay: modelDailyTokenBudget(),
+    modelMicroUsdPerDay: modelDailyBudgetMicroUsd(),
+  }
+  const spent = await spentForCheck(ctx, now)
+  for (const ceiling of CEILINGS) {
+    if (spent[ceiling] >= budgets[ceiling]) throw budgetExhausted(ceiling, now)
   }
 }
 

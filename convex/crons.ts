@@ -1,0 +1,17 @@
+// Scheduled jobs of the deployment.
+import { cronJobs } from 'convex/server'
+import { internal } from './_generated/api'
+import { CEILING_SNAPSHOT_INTERVAL_MS } from './lib/spending/ceilings'
+
+const crons = cronJobs()
+
+// The daily ceilings' snapshot: the check before every model call reads it (one document only
+// this job writes) instead of the counter shards that every finishing call writes.
+crons.interval(
+  'sum the daily ceilings',
+  { seconds: CEILING_SNAPSHOT_INTERVAL_MS / 1000 },
+  internal.ceilings.refreshCeilingSnapshot,
+  {},
+)
+
+export default crons
