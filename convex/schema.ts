@@ -99,6 +99,8 @@ export default defineSchema({
     ...authTables.users.validator.fields,
     // Set by account.deleteMyData: from then on every function treats the user as signed out.
     deletionRequestedAt: v.optional(v.number()),
+    // When the user first had a session (lib/account/claims.ts); absent on accounts older than it.
+    firstSessionAt: v.optional(v.number()),
   })
     .index('email', ['email'])
     .index('phone', ['phone']),
@@ -191,6 +193,20 @@ export default defineSchema({
     failures: v.number(),
     lastError: v.optional(v.string()),
   }).index('by_user', ['userId']),
+
+  // What is left of ended sessions (convex/sessionEnding.ts): their refresh tokens, and the
+  // sessions of `left.userId` created up to `left.createdUpTo` (never those in `except`)
+  // that the ending transaction had no room for. Deleted when nothing is left.
+  sessionCleanups: defineTable({
+    sessionIds: v.array(v.id('authSessions')),
+    left: v.optional(
+      v.object({
+        userId: v.id('users'),
+        createdUpTo: v.number(),
+        except: v.array(v.id('authSessions')),
+      }),
+    ),
+  }),
 
   // An export file in storage, deleted (with this row) when its link expires.
   accountExports: defineTable({

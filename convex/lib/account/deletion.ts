@@ -10,6 +10,7 @@ import { resetAccountLimitsOf } from '../../authAttempts'
 import { resetLimitsOf } from '../rateLimits'
 import { forgetUserInUsageReport } from '../report/rollups'
 import { scheduleChunkRemoval } from '../../enrichment/liveReplyChunks'
+import { endSessionsOf } from './sessions'
 
 const MiB = 1024 * 1024
 
@@ -274,8 +275,8 @@ export function retryDelayMs(failures: number): number {
 
 /**
  * Marks the user as being deleted (every function treats them as signed out from this
- * transaction on), deletes their sessions and sign-in accounts up to a bound, and starts the
- * job that deletes the rest.
+ * transaction on), deletes their sessions (their refresh tokens follow in batches) and their
+ * sign-in accounts up to a bound, and starts the job that deletes the rest.
  */
 export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>): Promise<void> {
   const now = Date.now()
@@ -290,7 +291,8 @@ export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>
     phone: undefined,
     phoneVerificationTime: undefined,
   })
-  let deleted = (await deleteSessions(ctx, userId, SIGN_OUT_LIMIT)).deleted
+  // The sessions themselves go now, however many refresh tokens they have (those go in batches).
+  let deleted = await endSessionsOf(ctx, userId)
   deleted += (await deleteAccounts(ctx, userId, SIGN_OUT_LIMIT)).deleted
   const jobId = await ctx.db.insert('accountDeletions', {
     userId,
