@@ -212,9 +212,14 @@ export default defineSchema({
   accountExports: defineTable({
     userId: v.id('users'),
     storageId: v.optional(v.id('_storage')),
+    // The size of the file the action is about to store, written just before it stores it:
+    // if the action dies before recording `storageId`, the cleanup finds the file by it.
+    fileBytes: v.optional(v.number()),
     createdAt: v.number(),
     expiresAt: v.number(),
-  }).index('by_user', ['userId']),
+  })
+    .index('by_user', ['userId'])
+    .index('by_storage', ['storageId']),
   // The operator's usage report (convex/lib/report/rollups.ts), kept current in the transaction
   // that writes each usage row. One document per UTC day and shard of users, so no document is
   // written by every call; a report reads days x shards documents, never the rows.

@@ -11,6 +11,7 @@ import { resetLimitsOf } from '../rateLimits'
 import { forgetUserInUsageReport } from '../report/rollups'
 import { scheduleChunkRemoval } from '../../enrichment/liveReplyChunks'
 import { endSessionsOf } from './sessions'
+import { deleteExportRow } from '../../accountExport'
 
 const MiB = 1024 * 1024
 
@@ -203,10 +204,7 @@ export const DELETION_STEPS: DeletionStep[] = [
         .query('accountExports')
         .withIndex('by_user', (q) => q.eq('userId', userId))
         .take(limit.documents)
-      for (const file of exports) {
-        if (file.storageId) await ctx.storage.delete(file.storageId)
-        await ctx.db.delete('accountExports', file._id)
-      }
+      for (const row of exports) await deleteExportRow(ctx, row)
       return { deleted: exports.length, done: exports.length < limit.documents }
     },
   },
