@@ -15,6 +15,7 @@ import {
   signUpAndVerify,
   useAuthFlow,
 } from './support/authBackend'
+import { SESSIONS_ENDED_AT_ONCE } from '../convex/lib/account/sessions'
 import { CONVEX_TRANSACTION_LIMITS, convexErrorOf, makeProfile, setupBackend, type Backend } from './support/backend'
 
 const emails = useAuthFlow()
@@ -150,3 +151,37 @@ test('deleting an account whose session is padded with 10,000 refresh tokens end
   expect(await refreshTokensOf(t, idsOf(padded.token).sessionId as Id<'authSessions'>)).toBe(0)
   expect(await t.run(async (ctx) => ctx.db.get('users', userId))).toBeNull()
 })
+
+test('a reset ends every other session even when there are more than one transaction deletes, and spares later ones', async () => {
+  const t = limitedBackend()
+  const first = await signUpAndVerify(t, emails(), ADA, PASSWORD)
+  const userId = idsOf(first.token).userId as Id<'users'>
+  // A script that signed in over and over: more sessions than the reset deletes itself.
+  const extra = SESSIONS_ENDED_AT_ONCE + 500
+  for (let made = 0; made < extra; made += 1_000) {
+    await t.run(async (ctx) => {
+      for (let i = made; i < Math.min(extra, made + 1_000); i++) {
+        await ctx.db.insert('authSessions', { userId, expirationTime: Date.now() + 30 * DAY })
+      }
+    })
+  }
+
+  await passwordStep(t, { flow: 'reset', email: ADA })
+  const code = emails().latestCode(ADA)
+  const { tokens } = await passwordStep(t, { flow: 'reset-verification', email: ADA, code, newPassword: NEW_PASSWORD })
+  // The owner signs in on another device before the batches have run: that session stays.
+  const later = await signInClient(t, ADA, NEW_PASSWORD)
+
+  await t.finishAllScheduledFunctions(() => {})
+  const left = await t.run((ctx) => ctx.db.query('authSessions').withIndex('userId', (q) => q.eq('userId', userId)).collect())
+  expect(left.map((session) => session._id).sort()).toEqual(
+    [idsOf(tokens!.token).sessionId, await sessionIdOf(later)].sort(),
+  )
+  expect(await sessionExists(t, first.token)).toBe(false)
+  expect(await t.run((ctx) => ctx.db.query('sessionCleanups').collect())).toEqual([])
+})
+
+async function sessionIdOf(client: ReturnType<typeof clientWithToken>): Promise<string> {
+  const identity = await client.run((ctx) => ctx.auth.getUserIdentity())
+  return identity!.subject.split('|')[1]
+}
