@@ -180,8 +180,8 @@ export function handlerOf(registered: unknown): StoreHandler {
  * - `signOut`: the caller's session;
  * - `invalidateSessions`: every session of a user but some;
  * - `refreshSession` with a dead token: the session the token names (the library would
- *   delete it with all its tokens); a live token goes on to the library, whose refresh of a
- *   live session deletes nothing;
+ *   delete it with all its tokens); a live token goes on to the library, which deletes
+ *   nothing for it (its reuse detection patches the token's descendants: docs/architecture.md);
  * - `signIn` from a client that still holds a session: that old session.
  * (`verifyCodeAndSignIn` also replaces a caller's old session, but only once the code is
  * right; our flows call it from actions that run without the caller's token.)
