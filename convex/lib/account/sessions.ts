@@ -9,9 +9,9 @@
 //
 // Here the session document goes in the ending transaction (access ends with it: findUserId
 // and every refresh check it), with up to a thousand of its tokens; any more go afterwards,
-// in bounded scheduled batches (convex/sessionEnding.ts). Every way a session ends goes through here: a password reset,
-// sign-out, account deletion, a refresh with a dead token, and a new sign-in from a client
-// that still holds a session.
+// in bounded scheduled batches (convex/sessionEnding.ts). Every way a session ends goes
+// through here: a password reset, sign-out, account deletion, a refresh with a dead token,
+// and a new sign-in from a client that still holds a session.
 import { getAuthSessionId } from '@convex-dev/auth/server'
 import type { GenericDataModel, GenericMutationCtx } from 'convex/server'
 import type { Value } from 'convex/values'
