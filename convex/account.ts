@@ -59,6 +59,8 @@ export const exportMyData = action({
       (page) => file.addUsage(page),
     )
     const blob = file.toBlob({ exportedAt, account, profile })
+    // Written down before the file exists, so the cleanup finds it even if this action dies next.
+    await ctx.runMutation(internal.accountExport.recordFileSize, { exportId, fileBytes: blob.size })
     const storageId = await ctx.storage.store(blob)
     const link = await ctx.runMutation(internal.accountExport.finishExport, { exportId, storageId })
     if (!link) throw new ConvexError(NOT_AUTHENTICATED)

@@ -4,8 +4,8 @@
 import { paginationResultValidator } from 'convex/server'
 import { ConvexError, v } from 'convex/values'
 import { internal } from './_generated/api'
-import type { Id } from './_generated/dataModel'
-import { internalMutation, internalQuery, type QueryCtx } from './_generated/server'
+import type { Doc, Id } from './_generated/dataModel'
+import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from './_generated/server'
 import { findMyProfile, findUserId, NOT_AUTHENTICATED, requireUserId } from './lib/auth'
 import {
   EXPORT_LINK_LIFETIME_MS,
@@ -130,6 +130,17 @@ async function requireOwnProfile(ctx: QueryCtx, exportId: Id<'accountExports'>, 
   if (!profile || profile.userId !== userId) throw new ConvexError(NOT_AUTHENTICATED)
 }
 
+/** The size of the file about to be stored (see `fileBytes` in the schema); refused once the caller is signed out. */
+export const recordFileSize = internalMutation({
+  args: { exportId: v.id('accountExports'), fileBytes: v.number() },
+  returns: v.null(),
+  handler: async (ctx, { exportId, fileBytes }) => {
+    await requireExportOwner(ctx, exportId)
+    await ctx.db.patch('accountExports', exportId, { fileBytes })
+    return null
+  },
+})
+
 /**
  * Records the stored file and returns its link, or deletes the file and returns null when
  * the caller can no longer have it (signed out, or their account is being deleted).
@@ -151,15 +162,69 @@ export const finishExport = internalMutation({
   },
 })
 
-/** Deletes an export's file and row once its time is up (scheduled at begin and at finish). */
+/**
+ * Deletes an export's file and row once its time is up (scheduled at begin and at finish).
+ * A row whose action died before recording its file starts the search for that file.
+ */
 export const expireExport = internalMutation({
   args: { exportId: v.id('accountExports') },
   returns: v.null(),
   handler: async (ctx, { exportId }) => {
     const row = await ctx.db.get('accountExports', exportId)
     if (!row || row.expiresAt > Date.now()) return null
-    if (row.storageId) await ctx.storage.delete(row.storageId)
-    await ctx.db.delete('accountExports', exportId)
+    await deleteExportRow(ctx, row)
     return null
   },
 })
+
+/** Files of the store window one batch looks at. */
+const ORPHAN_SCAN_PAGE = 200
+
+/**
+ * One page of the search for files an export action stored but never recorded: files stored
+ * in the export's window (from its start to the latest its action could run) with the size it
+ * was about to store, that no export row names. Only export files are kept in storage. The
+ * arguments name no user, so the scheduler's records do not either.
+ */
+export const deleteOrphanedExportFiles = internalMutation({
+  args: { from: v.number(), to: v.number(), fileBytes: v.number(), cursor: v.union(v.string(), v.null()) },
+  returns: v.null(),
+  handler: async (ctx, args) => {
+    const { page, isDone, continueCursor } = await ctx.db.system
+      .query('_storage')
+      .withIndex('by_creation_time', (q) => q.gte('_creationTime', args.from).lte('_creationTime', args.to))
+      .paginate({ numItems: ORPHAN_SCAN_PAGE, cursor: args.cursor })
+    for (const file of page) {
+      if (file.size !== args.fileBytes) continue
+      const owner = await ctx.db
+        .query('accountExports')
+        .withIndex('by_storage', (q) => q.eq('storageId', file._id))
+        .first()
+      if (!owner) await ctx.storage.delete(file._id)
+    }
+    if (!isDone) {
+      await ctx.scheduler.runAfter(0, internal.accountExport.deleteOrphanedExportFiles, { ...args, cursor: continueCursor })
+    }
+    return null
+  },
+})
+
+/**
+ * Deletes an export row and its file. A row without a recorded file whose action got as far
+ * as sizing one may have left it stored: the search for it runs once that action cannot be
+ * running any more.
+ */
+export async function deleteExportRow(ctx: MutationCtx, row: Doc<'accountExports'>): Promise<void> {
+  if (row.storageId) {
+    await ctx.storage.delete(row.storageId)
+  } else if (row.fileBytes !== undefined) {
+    const to = row.createdAt + EXPORT_BUILD_DEADLINE_MS
+    await ctx.scheduler.runAt(Math.max(to, Date.now()), internal.accountExport.deleteOrphanedExportFiles, {
+      from: row.createdAt,
+      to,
+      fileBytes: row.fileBytes,
+      cursor: null,
+    })
+  }
+  await ctx.db.delete('accountExports', row._id)
+}

@@ -3,6 +3,7 @@
 import { HOUR, RateLimiter } from '@convex-dev/rate-limiter'
 import { ConvexError, v } from 'convex/values'
 import { components } from './_generated/api'
+import { isClaimedAccount } from './lib/account/claims'
 import { internalMutation, type MutationCtx } from './_generated/server'
 
 /** The provider id of password accounts (`authAccounts.provider`). */
@@ -46,6 +47,8 @@ const passwordAccount = v.object({
   /** The stored password hash; absent only on an account made without one. */
   secret: v.optional(v.string()),
   emailVerified: v.boolean(),
+  /** Verified, or ever signed in, or holding data: a sign-up must leave it alone (lib/account/claims.ts). */
+  claimed: v.boolean(),
 })
 
 /**
@@ -82,6 +85,7 @@ export const beginAccountAttempt = internalMutation({
       userId: account.userId,
       secret: account.secret,
       emailVerified: account.emailVerified !== undefined,
+      claimed: await isClaimedAccount(ctx, account),
     }
   },
 })

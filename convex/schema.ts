@@ -99,6 +99,8 @@ export default defineSchema({
     ...authTables.users.validator.fields,
     // Set by account.deleteMyData: from then on every function treats the user as signed out.
     deletionRequestedAt: v.optional(v.number()),
+    // When the user first had a session (lib/account/claims.ts); absent on accounts older than it.
+    firstSessionAt: v.optional(v.number()),
   })
     .index('email', ['email'])
     .index('phone', ['phone']),
@@ -192,13 +194,32 @@ export default defineSchema({
     lastError: v.optional(v.string()),
   }).index('by_user', ['userId']),
 
+  // What is left of ended sessions (convex/sessionEnding.ts): their refresh tokens, and the
+  // sessions of `left.userId` created up to `left.createdUpTo` (never those in `except`)
+  // that the ending transaction had no room for. Deleted when nothing is left.
+  sessionCleanups: defineTable({
+    sessionIds: v.array(v.id('authSessions')),
+    left: v.optional(
+      v.object({
+        userId: v.id('users'),
+        createdUpTo: v.number(),
+        except: v.array(v.id('authSessions')),
+      }),
+    ),
+  }),
+
   // An export file in storage, deleted (with this row) when its link expires.
   accountExports: defineTable({
     userId: v.id('users'),
     storageId: v.optional(v.id('_storage')),
+    // The size of the file the action is about to store, written just before it stores it:
+    // if the action dies before recording `storageId`, the cleanup finds the file by it.
+    fileBytes: v.optional(v.number()),
     createdAt: v.number(),
     expiresAt: v.number(),
-  }).index('by_user', ['userId']),
+  })
+    .index('by_user', ['userId'])
+    .index('by_storage', ['storageId']),
   // The operator's usage report (convex/lib/report/rollups.ts), kept current in the transaction
   // that writes each usage row. One document per UTC day and shard of users, so no document is
   // written by every call; a report reads days x shards documents, never the rows.

@@ -40,11 +40,13 @@ import type * as enrichment_prompts from "../enrichment/prompts.js";
 import type * as enrichment_queries from "../enrichment/queries.js";
 import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
+import type * as lib_account_claims from "../lib/account/claims.js";
 import type * as lib_account_deletion from "../lib/account/deletion.js";
 import type * as lib_account_email from "../lib/account/email.js";
 import type * as lib_account_exportFile from "../lib/account/exportFile.js";
 import type * as lib_account_passwordProvider from "../lib/account/passwordProvider.js";
 import type * as lib_account_passwordRules from "../lib/account/passwordRules.js";
+import type * as lib_account_sessions from "../lib/account/sessions.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_lists from "../lib/lists.js";
@@ -56,6 +58,7 @@ import type * as lib_spending_ceilings from "../lib/spending/ceilings.js";
 import type * as lib_spending_usage from "../lib/spending/usage.js";
 import type * as lib_text from "../lib/text.js";
 import type * as profiles from "../profiles.js";
+import type * as sessionEnding from "../sessionEnding.js";
 
 /**
  * A utility for referencing Convex functions in your app's API.
@@ -93,11 +96,13 @@ declare const fullApi: ApiFromModules<{
   "enrichment/queries": typeof enrichment_queries;
   "enrichment/turns": typeof enrichment_turns;
   http: typeof http;
+  "lib/account/claims": typeof lib_account_claims;
   "lib/account/deletion": typeof lib_account_deletion;
   "lib/account/email": typeof lib_account_email;
   "lib/account/exportFile": typeof lib_account_exportFile;
   "lib/account/passwordProvider": typeof lib_account_passwordProvider;
   "lib/account/passwordRules": typeof lib_account_passwordRules;
+  "lib/account/sessions": typeof lib_account_sessions;
   "lib/auth": typeof lib_auth;
   "lib/limits": typeof lib_limits;
   "lib/lists": typeof lib_lists;
@@ -109,6 +114,7 @@ declare const fullApi: ApiFromModules<{
   "lib/spending/usage": typeof lib_spending_usage;
   "lib/text": typeof lib_text;
   profiles: typeof profiles;
+  sessionEnding: typeof sessionEnding;
 }>;
 export declare const api: FilterApi<
   typeof fullApi,

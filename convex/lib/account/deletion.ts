@@ -10,6 +10,8 @@ import { resetAccountLimitsOf } from '../../authAttempts'
 import { resetLimitsOf } from '../rateLimits'
 import { forgetUserInUsageReport } from '../report/rollups'
 import { scheduleChunkRemoval } from '../../enrichment/liveReplyChunks'
+import { endSessionsOf } from './sessions'
+import { deleteExportRow } from '../../accountExport'
 
 const MiB = 1024 * 1024
 
@@ -203,10 +205,7 @@ export const DELETION_STEPS: DeletionStep[] = [
         .query('accountExports')
         .withIndex('by_user', (q) => q.eq('userId', userId))
         .take(limit.documents)
-      for (const file of exports) {
-        if (file.storageId) await ctx.storage.delete(file.storageId)
-        await ctx.db.delete('accountExports', file._id)
-      }
+      for (const row of exports) await deleteExportRow(ctx, row)
       return { deleted: exports.length, done: exports.length < limit.documents }
     },
   },
@@ -275,8 +274,8 @@ export function retryDelayMs(failures: number): number {
 
 /**
  * Marks the user as being deleted (every function treats them as signed out from this
- * transaction on), deletes their sessions and sign-in accounts up to a bound, and starts the
- * job that deletes the rest.
+ * transaction on), deletes their sessions (their refresh tokens follow in batches) and their
+ * sign-in accounts up to a bound, and starts the job that deletes the rest.
  */
 export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>): Promise<void> {
   const now = Date.now()
@@ -291,7 +290,8 @@ export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>
     phone: undefined,
     phoneVerificationTime: undefined,
   })
-  let deleted = (await deleteSessions(ctx, userId, SIGN_OUT_LIMIT)).deleted
+  // The sessions themselves go now, however many refresh tokens they have (those go in batches).
+  let deleted = await endSessionsOf(ctx, userId)
   deleted += (await deleteAccounts(ctx, userId, SIGN_OUT_LIMIT)).deleted
   const jobId = await ctx.db.insert('accountDeletions', {
     userId,

@@ -1,13 +1,11 @@
 // The email + password provider: @convex-dev/auth's Password flows, rebuilt on its own public
-// building blocks (createAccount, signInViaProvider, modifyAccountCredentials,
-// invalidateSessions) so that every flow answers alike for addresses with and without an
+// building blocks (createAccount, signInViaProvider, modifyAccountCredentials) so that every flow answers alike for addresses with and without an
 // account, and every password check is throttled per address. The codes are the library's:
 // stored hashed, single-use, expiring, and wrong codes are throttled by its authRateLimits.
 import { ConvexCredentials } from '@convex-dev/auth/providers/ConvexCredentials'
 import { Email } from '@convex-dev/auth/providers/Email'
 import {
   createAccount,
-  invalidateSessions,
   modifyAccountCredentials,
   signInViaProvider,
   type GenericActionCtxWithAuthConfig,
@@ -99,9 +97,11 @@ async function redeemCode(ctx: Ctx, provider: typeof verificationCodes, email: s
 
 /**
  * signUp: never signs anyone in. A new address gets an account and a verification code; an
- * address whose account was never verified gets this password and a new code (whoever
- * enters the code must also give this password); a verified address gets a note that someone
- * tried. Each answers `{ tokens: null }` after the same work: one scrypt and one email.
+ * unclaimed account (never verified, never signed in, holding nothing: an abandoned sign-up)
+ * gets this password and a new code (whoever enters the code must also give this password); a
+ * claimed account (verified, or ever signed in, or holding data) keeps its password and its
+ * address gets a note that someone tried. Each answers `{ tokens: null }` after the same
+ * work: one scrypt and one email; whether an account is claimed is read for every account.
  */
 async function signUp(ctx: Ctx, params: Params): Promise<SignedIn> {
   const email = normalizeEmail(params.email)
@@ -116,7 +116,7 @@ async function signUp(ctx: Ctx, params: Params): Promise<SignedIn> {
       shouldLinkViaEmail: true,
     })
     await signInViaProvider(ctx, verificationCodes, { accountId: created.account._id, params: { email } })
-  } else if (!account.emailVerified) {
+  } else if (!account.claimed) {
     await modifyAccountCredentials(ctx, { provider: PASSWORD_PROVIDER_ID, account: { id: email, secret: password } })
     await signInViaProvider(ctx, verificationCodes, { accountId: account.accountId, params: { email } })
   } else {
@@ -188,7 +188,11 @@ async function resetPassword(ctx: Ctx, params: Params): Promise<SignedIn> {
   const signedIn = await redeemCode(ctx, resetCodes, email, code)
   if (!signedIn || !account || signedIn.userId !== account.userId) throw new ConvexError(INVALID_CODE)
   await modifyAccountCredentials(ctx, { provider: PASSWORD_PROVIDER_ID, account: { id: email, secret: newPassword } })
-  await invalidateSessions(ctx, { userId: signedIn.userId, except: [signedIn.sessionId] })
+  // Every other session ends in this one bounded transaction, however many refresh tokens it has.
+  await ctx.runMutation(internal.sessionEnding.endOtherSessions, {
+    userId: signedIn.userId,
+    ...(signedIn.sessionId && { keep: signedIn.sessionId }),
+  })
   await ctx.runMutation(internal.authAttempts.clearPasswordAttempts, { email })
   return signedIn
 }
