@@ -15,6 +15,7 @@ import type {
 } from "convex/server";
 import type * as account from "../account.js";
 import type * as accountDeletion from "../accountDeletion.js";
+import type * as accountEmails from "../accountEmails.js";
 import type * as accountExport from "../accountExport.js";
 import type * as admin from "../admin.js";
 import type * as ai_claude from "../ai/claude.js";
@@ -25,6 +26,7 @@ import type * as authAttempts from "../authAttempts.js";
 import type * as authMigrations from "../authMigrations.js";
 import type * as careerActions_mutations from "../careerActions/mutations.js";
 import type * as careerActions_queries from "../careerActions/queries.js";
+import type * as crons from "../crons.js";
 import type * as enrichment_chats from "../enrichment/chats.js";
 import type * as enrichment_conversation from "../enrichment/conversation.js";
 import type * as enrichment_extraction from "../enrichment/extraction.js";
@@ -40,6 +42,7 @@ import type * as enrichment_turns from "../enrichment/turns.js";
 import type * as http from "../http.js";
 import type * as lib_account_deletion from "../lib/account/deletion.js";
 import type * as lib_account_email from "../lib/account/email.js";
+import type * as lib_account_emailQueue from "../lib/account/emailQueue.js";
 import type * as lib_account_exportFile from "../lib/account/exportFile.js";
 import type * as lib_account_passwordProvider from "../lib/account/passwordProvider.js";
 import type * as lib_account_passwordRules from "../lib/account/passwordRules.js";
@@ -66,6 +69,7 @@ import type * as profiles from "../profiles.js";
 declare const fullApi: ApiFromModules<{
   account: typeof account;
   accountDeletion: typeof accountDeletion;
+  accountEmails: typeof accountEmails;
   accountExport: typeof accountExport;
   admin: typeof admin;
   "ai/claude": typeof ai_claude;
@@ -76,6 +80,7 @@ declare const fullApi: ApiFromModules<{
   authMigrations: typeof authMigrations;
   "careerActions/mutations": typeof careerActions_mutations;
   "careerActions/queries": typeof careerActions_queries;
+  crons: typeof crons;
   "enrichment/chats": typeof enrichment_chats;
   "enrichment/conversation": typeof enrichment_conversation;
   "enrichment/extraction": typeof enrichment_extraction;
@@ -91,6 +96,7 @@ declare const fullApi: ApiFromModules<{
   http: typeof http;
   "lib/account/deletion": typeof lib_account_deletion;
   "lib/account/email": typeof lib_account_email;
+  "lib/account/emailQueue": typeof lib_account_emailQueue;
   "lib/account/exportFile": typeof lib_account_exportFile;
   "lib/account/passwordProvider": typeof lib_account_passwordProvider;
   "lib/account/passwordRules": typeof lib_account_passwordRules;
@@ -118,4 +124,5 @@ export declare const internal: FilterApi<
 export declare const components: {
   rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
   shardedCounter: import("@convex-dev/sharded-counter/_generated/component.js").ComponentApi<"shardedCounter">;
+  resend: import("@convex-dev/resend/_generated/component.js").ComponentApi<"resend">;
 };
