@@ -29,6 +29,10 @@ export const EMAIL_NOT_SENT = 'We could not send the email just now. Please try 
 
 export type OutgoingEmail = { to: string; subject: string; text: string }
 
+/** The email queue's records (address, subject, text with the code) are deleted after this. */
+export const EMAIL_RECORD_DAYS = 3
+export const EMAIL_RECORD_MS = EMAIL_RECORD_DAYS * 24 * 60 * 60 * 1000
+
 /** Resend's test addresses, the only ones its test mode accepts (delivered@, bounced@, complained@resend.dev). */
 const RESEND_TEST_ADDRESS = /^(delivered|bounced|complained)(\+[a-zA-Z0-9_-]*)?@resend\.dev$/
 

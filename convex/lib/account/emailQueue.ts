@@ -10,13 +10,12 @@ import type { Doc, Id } from '../../_generated/dataModel'
 import { env, type MutationCtx } from '../../_generated/server'
 import { emailSettings, type EmailSettings, type OutgoingEmail } from './email'
 
+export { EMAIL_RECORD_DAYS, EMAIL_RECORD_MS } from './email'
+
 /** How often a queued email is looked at again: left the queue, failed, or its code expired. */
 export const FOLLOW_UP_MS = 60_000
 /** How many times a code's email is queued again after the component gave up on it. */
 export const MAX_RESENDS = 3
-/** The component's records (address, subject, text with the code) are deleted after this. */
-export const EMAIL_RECORD_DAYS = 3
-export const EMAIL_RECORD_MS = EMAIL_RECORD_DAYS * 24 * 60 * 60 * 1000
 
 /** The component's client, configured from this deployment's settings at call time. */
 export function accountMailer(settings: EmailSettings = emailSettings()) {
