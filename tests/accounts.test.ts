@@ -215,12 +215,17 @@ describe('sign-up and email verification', () => {
   })
 
   test('when the email API fails the step still succeeds, and the queue sends the code when it answers again', async () => {
+    const failedAttempt = vi.spyOn(console, 'error').mockImplementation(() => {})
     const t = setupBackend()
     emails().failNext(500)
     expect(await step(t, { flow: 'signUp', email: ADA, password: ADA_PASSWORD })).toEqual({ tokens: null })
 
     await emails().deliver(t)
     expect(emails().requests.map((request) => request.status)).toEqual([500, 200])
+    // The queue's workpool logs the failed attempt it retried.
+    expect(failedAttempt.mock.calls.map(([error]) => String(error))).toEqual([
+      'Error: Resend API error: {"statusCode":500,"name":"application_error","message":"Scripted application_error"}',
+    ])
     const code = emails().latestCode(ADA)
     const { tokens } = await step(t, { flow: 'email-verification', email: ADA, code, password: ADA_PASSWORD })
     expect(tokens?.token).toEqual(expect.any(String))

@@ -119,9 +119,12 @@ test('a code whose email is still queued when the code expires is never sent', a
     vi.advanceTimersByTime(5_000)
     await t.finishInProgressScheduledFunctions()
   }
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
   emails().behave({ down: false })
   await emails().deliver(t)
   expect(emails().emails).toEqual([])
   expect(await queuedRows(t)).toEqual([])
   expect(attemptErrors(failed).length).toBeGreaterThan(0)
+  // The component skips the cancelled email when its batch's turn comes.
+  expect(log.mock.calls.map(([line]) => String(line))).toContain('No emails to send in batch. All were cancelled or failed.')
 }, 120_000)

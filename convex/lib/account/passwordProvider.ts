@@ -117,7 +117,8 @@ async function redeemCode(ctx: Ctx, provider: typeof verificationCodes, email: s
  * signUp: never signs anyone in. A new address gets an account and a verification code; an
  * address whose account was never verified gets this password and a new code (whoever
  * enters the code must also give this password); a verified address gets a note that someone
- * tried (at most one an hour). Each answers `{ tokens: null }` after the same work: one scrypt and one queued email.
+ * tried (at most one an hour). Each answers `{ tokens: null }` after the same work: one
+ * scrypt and one queueing transaction.
  */
 async function signUp(ctx: Ctx, params: Params): Promise<SignedIn> {
   const email = normalizeEmail(params.email)
