@@ -27,7 +27,7 @@ const median = (values: number[]) => {
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
-const format = (ms: number) => `${ms.toFixed(0)} ms`
+const format = (ms: number) => `${ms.toFixed(ms < 10 ? 1 : 0)} ms`
 
 async function timed(t: Backend, params: SignInParams): Promise<number> {
   const started = performance.now()

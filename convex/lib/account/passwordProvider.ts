@@ -189,6 +189,8 @@ async function requestReset(ctx: Ctx, params: Params): Promise<SignedIn> {
   if (account) {
     await signInViaProvider(ctx, resetCodes, { accountId: account.accountId, params: { email } })
   } else {
+    // As many transactions as the code step and its queueing above.
+    await ctx.runMutation(internal.accountEmails.matchCodeStep, { to: email })
     await queueNote(ctx, email, 'resetWithoutAccount')
   }
   return null
