@@ -33,6 +33,21 @@ test('the same code queued twice (a retried step) is one email', async () => {
   expect(emails().sentTo(ADA).map((email) => email.text.match(/\d{8}/)?.[0])).toEqual(['12345678'])
 })
 
+test('Resend answering 429 (rate limited) or 503: the queue retries, and the code arrives once', async () => {
+  const failed = vi.spyOn(console, 'error').mockImplementation(() => {})
+  const t = setupBackend()
+  emails().failNext(429)
+  emails().failNext(503)
+  expect(await passwordStep(t, { flow: 'signUp', email: ADA, password: PASSWORD })).toEqual({ tokens: null })
+  await emails().deliver(t)
+  expect(emails().requests.map((request) => request.status)).toEqual([429, 503, 200])
+  expect(emails().sentTo(ADA)).toHaveLength(1)
+  expect(failed.mock.calls.map(([error]) => String(error))).toEqual([
+    'Error: Resend API error: {"statusCode":429,"name":"rate_limit_exceeded","message":"Scripted rate_limit_exceeded"}',
+    'Error: Resend API error: {"statusCode":503,"name":"application_error","message":"Scripted application_error"}',
+  ])
+})
+
 test('a second sign-up before the first email went out: only the new code is sent, and it works', async () => {
   const t = setupBackend()
   await passwordStep(t, { flow: 'signUp', email: ADA, password: PASSWORD })

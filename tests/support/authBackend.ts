@@ -56,6 +56,8 @@ export function useAuthFlow() {
   })
   afterEach(() => {
     vi.useRealTimers()
+    // Each test's console spies start empty (spying again would return the same spy).
+    vi.restoreAllMocks()
   })
   afterAll(async () => {
     restoreFetch?.()

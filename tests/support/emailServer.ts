@@ -72,6 +72,7 @@ export async function startEmailServer(now: () => number = () => Date.now()): Pr
   function answer(method: string | undefined, url: string | undefined, key: string | undefined, raw: string, authorization: string | undefined) {
     if (method !== 'POST' || url !== '/emails/batch') return refuse(404, 'not_found')
     const scripted = failures.shift()
+    if (scripted === 429) return refuse(429, 'rate_limit_exceeded', { 'retry-after': '1' })
     if (scripted !== undefined) return refuse(scripted, 'application_error')
     if (behaviour.down) return refuse(503, 'service_unavailable')
     if (behaviour.requestsPerSecond !== undefined) {
