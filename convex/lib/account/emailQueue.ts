@@ -88,8 +88,8 @@ export async function queueNote(ctx: MutationCtx, email: OutgoingEmail) {
 
 /**
  * One look at a queued email: forgotten once it has left the queue; a code's email the
- * component gave up on (its 5 attempts span about 8 minutes) is queued again while the code
- * works; a code's email still waiting when its code expires is cancelled.
+ * component gave up on (its 5 attempts span 4 to 11 minutes, with jitter) is queued again
+ * while the code works; a code's email still waiting when its code expires is cancelled.
  */
 export async function followQueuedEmail(ctx: MutationCtx, rowId: Id<'queuedAccountEmails'>) {
   const row = await ctx.db.get('queuedAccountEmails', rowId)
