@@ -6,7 +6,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     reporters: ['default', './tests/support/summaryReporter.ts'],
     // convex-test and the rate limiter's test helper ship TypeScript/ESM that vite must transform.
-    server: { deps: { inline: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/sharded-counter'] } },
+    server: { deps: { inline: ['convex-test', '@convex-dev/rate-limiter', '@convex-dev/sharded-counter', '@convex-dev/resend', '@convex-dev/workpool'] } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

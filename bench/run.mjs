@@ -16,6 +16,8 @@ const server = await createServer({
       '@convex-dev/sharded-counter',
       '@convex-dev/agent',
       '@convex-dev/persistent-text-streaming',
+      '@convex-dev/resend',
+      '@convex-dev/workpool',
     ],
   },
 })

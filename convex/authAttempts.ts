@@ -14,32 +14,69 @@ export const ACCOUNT_LIMITS = {
   // password, a verified code or a password reset gives them all back. 10 in a row, then one
   // every 6 minutes.
   passwordAttempts: { kind: 'token bucket', rate: 10, period: HOUR, capacity: 10 },
-  // Every email the account flows send to one address: 5 in a row, then one every 6 minutes.
+  // Sign-ups (every one, whatever the address, so the answers match) and the codes a sign-in
+  // sends an unverified account: 5 in a row, then one every 6 minutes.
   accountEmails: { kind: 'token bucket', rate: 10, period: HOUR, capacity: 5 },
+  // Reset requests, and nothing else: sign-ups never use them up, so a stranger's sign-ups cannot
+  // keep an owner from a reset code. 5 in a row, then one every 6 minutes; each sends the address
+  // a code that works for 15 minutes, so when this refuses, the latest email's code still works.
+  resetEmails: { kind: 'token bucket', rate: 10, period: HOUR, capacity: 5 },
+  // The "someone tried to sign up with your email" note: at most one an hour per address. Never
+  // refuses a step: when it is spent the note is simply not sent and the answer stays the same.
+  signUpNotes: { kind: 'token bucket', rate: 1, period: HOUR, capacity: 1 },
 } as const
 
 export type AccountLimitName = keyof typeof ACCOUNT_LIMITS
+/** The limits that refuse a step (signUpNotes only skips a note). */
+export type RefusingLimitName = Exclude<AccountLimitName, 'signUpNotes'>
 
 const accountLimiter = new RateLimiter(components.rateLimiter, ACCOUNT_LIMITS)
 
-const LIMIT_MESSAGES: Record<AccountLimitName, string> = {
+const LIMIT_MESSAGES: Record<RefusingLimitName, string> = {
   passwordAttempts: 'Too many attempts for this email address.',
   accountEmails: 'Too many emails have been sent to this address.',
+  resetEmails: 'Too many password reset emails have been sent to this address.',
 }
 
-const LIMIT_ADVICE: Record<AccountLimitName, string> = {
+const LIMIT_ADVICE: Record<RefusingLimitName, string> = {
   passwordAttempts: ' If you have forgotten your password, reset it.',
   accountEmails: '',
+  resetEmails: ' A code from the last 15 minutes still works: use the latest email.',
 }
 
 export type AccountLimitedError = {
   code: 'RATE_LIMITED'
-  limit: AccountLimitName
+  limit: RefusingLimitName
   retryAfterMs: number
   message: string
 }
 
-const accountLimitName = v.union(v.literal('passwordAttempts'), v.literal('accountEmails'))
+/** A step that would email an address whose email bounces or was reported as spam. */
+export type UndeliverableEmailError = { code: 'EMAIL_UNDELIVERABLE'; message: string }
+
+export const EMAIL_UNDELIVERABLE =
+  'Emails to this address do not arrive: the last one we sent was returned or reported as spam. ' +
+  'Check the address for typos, or use another one.'
+
+/** How long a bounce or spam report keeps a step from emailing the address. */
+export const DELIVERY_PROBLEM_DAYS = 7
+export const DELIVERY_PROBLEM_MS = DELIVERY_PROBLEM_DAYS * 24 * HOUR
+
+const accountLimitName = v.union(v.literal('passwordAttempts'), v.literal('accountEmails'), v.literal('resetEmails'))
+
+/**
+ * Refuses a step that would email `email` when its email bounced or was reported as spam
+ * lately. About the address, not an account: the answer is the same with or without one.
+ */
+async function refuseUndeliverable(ctx: MutationCtx, email: string) {
+  const problem = await ctx.db
+    .query('emailDeliveryProblems')
+    .withIndex('by_address', (q) => q.eq('address', email))
+    .first()
+  if (problem && problem.recordedAt > Date.now() - DELIVERY_PROBLEM_MS) {
+    throw new ConvexError<UndeliverableEmailError>({ code: 'EMAIL_UNDELIVERABLE', message: EMAIL_UNDELIVERABLE })
+  }
+}
 
 const passwordAccount = v.object({
   accountId: v.id('authAccounts'),
@@ -54,12 +91,14 @@ const passwordAccount = v.object({
 /**
  * Takes one token from each named limit (all or none: a refusal rolls the mutation back) and
  * returns the password account of `email`, or null. The answer for a throttled address is the
- * same whether or not it has an account.
+ * same whether or not it has an account. `sendsEmail`: the step emails the address, so an
+ * address whose email does not arrive is told so first.
  */
 export const beginAccountAttempt = internalMutation({
-  args: { email: v.string(), limits: v.array(accountLimitName) },
+  args: { email: v.string(), limits: v.array(accountLimitName), sendsEmail: v.optional(v.boolean()) },
   returns: v.union(v.null(), passwordAccount),
-  handler: async (ctx, { email, limits }) => {
+  handler: async (ctx, { email, limits, sendsEmail }) => {
+    if (sendsEmail) await refuseUndeliverable(ctx, email)
     for (const name of limits) {
       const status = await accountLimiter.limit(ctx, name, { key: email })
       if (!status.ok) {
@@ -95,6 +134,14 @@ export async function resetAccountLimitsOf(ctx: MutationCtx, email: string): Pro
   for (const name of Object.keys(ACCOUNT_LIMITS) as AccountLimitName[]) {
     await accountLimiter.reset(ctx, name, { key: email })
   }
+}
+
+/**
+ * Takes the address's "someone tried to sign up" note allowance: true when the note may be
+ * sent now. Never refuses; a spent allowance only skips the note.
+ */
+export async function takeSignUpNoteAllowance(ctx: MutationCtx, email: string): Promise<boolean> {
+  return (await accountLimiter.limit(ctx, 'signUpNotes', { key: email })).ok
 }
 
 /** Lifts the password throttle of an address: its owner has just proved who they are. */

@@ -14,4 +14,7 @@ crons.interval(
   {},
 )
 
+// Account emails (address, code) are kept no longer than EMAIL_RECORD_DAYS; see accountEmails.ts.
+crons.hourly('remove old account emails', { minuteUTC: 17 }, internal.accountEmails.removeOldEmails, {})
+
 export default crons

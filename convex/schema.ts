@@ -208,6 +208,31 @@ export default defineSchema({
     ),
   }),
 
+  // An account email while it is in @convex-dev/resend's queue (convex/accountEmails.ts): a new
+  // code cancels the old code's email, a code's email is queued again while the code works, and
+  // a deleted account's queued emails are cancelled. Deleted once its email has left the queue.
+  queuedAccountEmails: defineTable({
+    address: v.string(),
+    /** The component's email id. */
+    emailId: v.string(),
+    kind: v.union(v.literal('code'), v.literal('note')),
+    /** A code email's idempotency key: the same code is never queued twice. */
+    key: v.optional(v.string()),
+    codeExpiresAt: v.optional(v.number()),
+    /** How many times the email was queued again after the component gave up on it. */
+    resends: v.number(),
+  }).index('by_address', ['address', 'kind']),
+
+  // Addresses whose email bounced or was reported as spam (Resend's webhook): a step that would
+  // email one says so instead. One row per address, gone after DELIVERY_PROBLEM_DAYS.
+  emailDeliveryProblems: defineTable({
+    address: v.string(),
+    problem: v.union(v.literal('bounced'), v.literal('complained')),
+    recordedAt: v.number(),
+  })
+    .index('by_address', ['address'])
+    .index('by_recordedAt', ['recordedAt']),
+
   // An export file in storage, deleted (with this row) when its link expires.
   accountExports: defineTable({
     userId: v.id('users'),

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 const COMPONENTS = [
   { name: 'rateLimiter', packageName: '@convex-dev/rate-limiter' },
   { name: 'shardedCounter', packageName: '@convex-dev/sharded-counter' },
+  { name: 'resend', packageName: '@convex-dev/resend' },
 ]
 
 const config = readFileSync('convex/convex.config.ts', 'utf8')

@@ -525,6 +525,7 @@ describe('account.exportMyData', () => {
           inputTokens: 120, outputTokens: 30, succeeded: true, createdAt: '2025-08-01T00:00:00.003Z',
         },
       ],
+      emailRecords: { keptForDays: 3, note: expect.stringContaining('at most 3 days after they were queued') },
     })
     for (const date of [file.exportedAt, file.modelUsage[0].createdAt]) expect(date).toMatch(ISO_DATE)
   })

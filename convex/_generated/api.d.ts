@@ -15,6 +15,7 @@ import type {
 } from "convex/server";
 import type * as account from "../account.js";
 import type * as accountDeletion from "../accountDeletion.js";
+import type * as accountEmails from "../accountEmails.js";
 import type * as accountExport from "../accountExport.js";
 import type * as admin from "../admin.js";
 import type * as ai_claude from "../ai/claude.js";
@@ -43,6 +44,7 @@ import type * as http from "../http.js";
 import type * as lib_account_claims from "../lib/account/claims.js";
 import type * as lib_account_deletion from "../lib/account/deletion.js";
 import type * as lib_account_email from "../lib/account/email.js";
+import type * as lib_account_emailQueue from "../lib/account/emailQueue.js";
 import type * as lib_account_exportFile from "../lib/account/exportFile.js";
 import type * as lib_account_passwordProvider from "../lib/account/passwordProvider.js";
 import type * as lib_account_passwordRules from "../lib/account/passwordRules.js";
@@ -71,6 +73,7 @@ import type * as sessionEnding from "../sessionEnding.js";
 declare const fullApi: ApiFromModules<{
   account: typeof account;
   accountDeletion: typeof accountDeletion;
+  accountEmails: typeof accountEmails;
   accountExport: typeof accountExport;
   admin: typeof admin;
   "ai/claude": typeof ai_claude;
@@ -99,6 +102,7 @@ declare const fullApi: ApiFromModules<{
   "lib/account/claims": typeof lib_account_claims;
   "lib/account/deletion": typeof lib_account_deletion;
   "lib/account/email": typeof lib_account_email;
+  "lib/account/emailQueue": typeof lib_account_emailQueue;
   "lib/account/exportFile": typeof lib_account_exportFile;
   "lib/account/passwordProvider": typeof lib_account_passwordProvider;
   "lib/account/passwordRules": typeof lib_account_passwordRules;
@@ -128,4 +132,5 @@ export declare const internal: FilterApi<
 export declare const components: {
   rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
   shardedCounter: import("@convex-dev/sharded-counter/_generated/component.js").ComponentApi<"shardedCounter">;
+  resend: import("@convex-dev/resend/_generated/component.js").ComponentApi<"resend">;
 };

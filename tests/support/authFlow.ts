@@ -6,9 +6,14 @@ import { api } from '../../convex/_generated/api'
 import type { EmailServer } from './emailServer'
 import type { Backend } from './fixtures'
 
+/** The fake email API, and the way to let the component's queue send what it holds. */
+export type Mailbox = EmailServer & { deliver: (t: Backend) => Promise<void> }
+
 export const TEST_SITE_URL = 'http://localhost:5173'
 export const TEST_EMAIL_FROM = 'AI Safety Career Coach <coach@example.test>'
 export const TEST_RESEND_KEY = 'test-resend-key'
+/** Resend's webhook secrets are `whsec_` and base64 bytes. */
+export const TEST_WEBHOOK_SECRET = `whsec_${btoa('test webhook secret, 32 bytes long')}`
 
 let keys: Promise<{ privateKey: string; jwks: string }> | undefined
 
@@ -23,16 +28,17 @@ function authKeys() {
   return keys
 }
 
-/** The environment a deployment sets once, with email going to the local fake. */
-export async function setAuthEnv(emailApiBaseUrl: string) {
+/** The environment a deployment sets once (email goes to the local fake: see resendComponent.ts). */
+export async function setAuthEnv() {
   const { privateKey, jwks } = await authKeys()
   process.env.JWT_PRIVATE_KEY = privateKey
   process.env.JWKS = jwks
   process.env.CONVEX_SITE_URL = 'https://test-deployment.convex.site'
   process.env.SITE_URL = TEST_SITE_URL
   process.env.AUTH_RESEND_KEY = TEST_RESEND_KEY
-  process.env.EMAIL_API_BASE_URL = emailApiBaseUrl
   process.env.AUTH_EMAIL_FROM = TEST_EMAIL_FROM
+  process.env.AUTH_EMAIL_TEST_MODE = 'false'
+  process.env.RESEND_WEBHOOK_SECRET = TEST_WEBHOOK_SECRET
   // The library logs every auth:store call at INFO; warnings and errors still show.
   process.env.AUTH_LOG_LEVEL = 'WARN'
 }
@@ -68,8 +74,9 @@ export async function signOut(client: SignedInClient) {
 }
 
 /** Sign-up, then the code from the email: the tokens of a verified account's first session. */
-export async function signUpAndVerify(t: Backend, emails: EmailServer, email: string, password: string) {
+export async function signUpAndVerify(t: Backend, emails: Mailbox, email: string, password: string) {
   await passwordStep(t, { flow: 'signUp', email, password })
+  await emails.deliver(t)
   const code = emails.latestCode(email)
   const { tokens } = await passwordStep(t, { flow: 'email-verification', email, code, password })
   if (!tokens) throw new Error(`verification of ${email} returned no session`)

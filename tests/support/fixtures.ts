@@ -5,6 +5,7 @@ import { convexTest } from 'convex-test'
 import { api } from '../../convex/_generated/api'
 import type { Doc, Id } from '../../convex/_generated/dataModel'
 import schema from '../../convex/schema'
+import { registerResend } from './resendComponent'
 
 export const convexModules = import.meta.glob('../../convex/**/*.ts')
 
@@ -27,6 +28,7 @@ export function setupBackend(modules = convexModules, transactionLimits: Transac
   const t = convexTest({ schema, modules, transactionLimits })
   rateLimiterTest.register(t)
   shardedCounterTest.register(t)
+  registerResend(t)
   return t
 }
 

@@ -12,6 +12,7 @@ import { forgetUserInUsageReport } from '../report/rollups'
 import { scheduleChunkRemoval } from '../../enrichment/liveReplyChunks'
 import { endSessionsOf } from './sessions'
 import { deleteExportRow } from '../../accountExport'
+import { cancelQueuedEmailsTo } from './emailQueue'
 
 const MiB = 1024 * 1024
 
@@ -272,6 +273,19 @@ export function retryDelayMs(failures: number): number {
   return Math.min(1000 * 2 ** (failures - 1), 60 * 60 * 1000)
 }
 
+/** More than the account throttles let an address have queued at once. */
+const QUEUED_EMAILS_LIMIT = 100
+
+/** The address's bounce or spam record: about the address, but it names it. */
+async function forgetDeliveryProblems(ctx: MutationCtx, address: string): Promise<number> {
+  const rows = await ctx.db
+    .query('emailDeliveryProblems')
+    .withIndex('by_address', (q) => q.eq('address', address))
+    .take(10)
+  for (const row of rows) await ctx.db.delete('emailDeliveryProblems', row._id)
+  return rows.length
+}
+
 /**
  * Marks the user as being deleted (every function treats them as signed out from this
  * transaction on), deletes their sessions (their refresh tokens follow in batches) and their
@@ -293,6 +307,13 @@ export async function startAccountDeletion(ctx: MutationCtx, userId: Id<'users'>
   // The sessions themselves go now, however many refresh tokens they have (those go in batches).
   let deleted = await endSessionsOf(ctx, userId)
   deleted += (await deleteAccounts(ctx, userId, SIGN_OUT_LIMIT)).deleted
+  // Here rather than in a batch: once the accounts are gone the address can sign up again, and
+  // a later batch would cancel the new account's emails. An address has only a few queued (the
+  // account throttles bound them); sent ones stay in the queue's records EMAIL_RECORD_DAYS.
+  for (const address of signInIdentifiers) {
+    deleted += await cancelQueuedEmailsTo(ctx, address, QUEUED_EMAILS_LIMIT)
+    deleted += await forgetDeliveryProblems(ctx, address)
+  }
   const jobId = await ctx.db.insert('accountDeletions', {
     userId,
     requestedAt: now,

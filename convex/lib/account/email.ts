@@ -1,12 +1,10 @@
-// Email addresses and the only code that sends email: account emails through Resend's HTTP
-// API (POST {EMAIL_API_BASE_URL}/emails), configured at call time so tests use a local fake.
+// Email addresses, the account emails' wording, and the deployment's email settings. The emails
+// themselves are queued and sent by the @convex-dev/resend component (see emailQueue.ts).
 import { ConvexError, type Value } from 'convex/values'
 import { env } from '../../_generated/server'
 
-const DEFAULT_EMAIL_API_BASE_URL = 'https://api.resend.com'
 /** Resend's shared test sender; a deployment sets AUTH_EMAIL_FROM to an address on its own domain. */
 const DEFAULT_EMAIL_FROM = 'AI Safety Career Coach <onboarding@resend.dev>'
-const SEND_TIMEOUT_MS = 15_000
 
 export const INVALID_EMAIL = 'Enter a valid email address.'
 const EMAIL_MAX_CHARS = 254
@@ -31,39 +29,50 @@ export const EMAIL_NOT_SENT = 'We could not send the email just now. Please try 
 
 export type OutgoingEmail = { to: string; subject: string; text: string }
 
-export async function sendEmail(email: OutgoingEmail): Promise<void> {
-  const apiKey = env.AUTH_RESEND_KEY
-  if (!apiKey) {
-    // An operator's mistake, not the user's: say so in the logs, show the user the plain message.
+/** The email queue's records (address, subject, text with the code) are deleted after this. */
+export const EMAIL_RECORD_DAYS = 3
+export const EMAIL_RECORD_MS = EMAIL_RECORD_DAYS * 24 * 60 * 60 * 1000
+
+/** Resend's test addresses, the only ones its test mode accepts (delivered@, bounced@, complained@resend.dev). */
+const RESEND_TEST_ADDRESS = /^(delivered|bounced|complained)(\+[a-zA-Z0-9_-]*)?@resend\.dev$/
+
+export type EmailSettings = { apiKey: string; from: string; testMode: boolean }
+
+/**
+ * How this deployment sends account emails. Test mode (the component's default) is off only
+ * when AUTH_EMAIL_TEST_MODE is exactly "false"; any value other than "true" or "false" keeps
+ * it on and says so in the logs.
+ */
+export function emailSettings(): EmailSettings {
+  const mode = env.AUTH_EMAIL_TEST_MODE?.trim()
+  if (mode !== undefined && mode !== '' && mode !== 'true' && mode !== 'false') {
+    console.error(`AUTH_EMAIL_TEST_MODE is "${mode}"; it must be "true" or "false". Test mode stays on.`)
+  }
+  return {
+    apiKey: env.AUTH_RESEND_KEY ?? '',
+    from: env.AUTH_EMAIL_FROM || DEFAULT_EMAIL_FROM,
+    testMode: mode !== 'false',
+  }
+}
+
+/**
+ * The settings to email `to` with, or the plain "could not send" error when this deployment
+ * cannot (an operator's mistake, logged for them): checked before a step writes anything.
+ */
+export function requireEmailSettings(to: string): EmailSettings {
+  const settings = emailSettings()
+  if (!settings.apiKey) {
     console.error('AUTH_RESEND_KEY is not set on this deployment; account emails cannot be sent')
     throw new ConvexError(EMAIL_NOT_SENT)
   }
-  const baseUrl = (env.EMAIL_API_BASE_URL || DEFAULT_EMAIL_API_BASE_URL).replace(/\/+$/, '')
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS)
-  let response: Response
-  try {
-    response = await fetch(`${baseUrl}/emails`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        from: env.AUTH_EMAIL_FROM || DEFAULT_EMAIL_FROM,
-        to: [email.to],
-        subject: email.subject,
-        text: email.text,
-      }),
-      signal: controller.signal,
-    })
-  } catch (error) {
-    console.error('Email API unreachable', error)
-    throw new ConvexError(EMAIL_NOT_SENT)
-  } finally {
-    clearTimeout(timer)
-  }
-  if (!response.ok) {
-    console.error('Email API refused the email', response.status, await response.text().catch(() => ''))
+  if (settings.testMode && !RESEND_TEST_ADDRESS.test(to)) {
+    console.error(
+      'Account emails are in test mode, which only sends to Resend\'s test addresses: set ' +
+        'AUTH_EMAIL_TEST_MODE=false on this deployment to email real addresses',
+    )
     throw new ConvexError(EMAIL_NOT_SENT)
   }
+  return settings
 }
 
 const APP_NAME = 'AI Safety Career Coach'

@@ -2,6 +2,7 @@
 // and how the pages read by convex/accountExport.ts are put together into one document.
 import { v, type Infer } from 'convex/values'
 import type { Doc } from '../../_generated/dataModel'
+import { EMAIL_RECORD_DAYS } from './email'
 import { actionStatus, actionType, editableProfileFields, messageRole, messageStatus, usageChat } from '../../schema'
 
 /** Bumped when the file's shape changes, so a reader can tell old files from new. */
@@ -154,6 +155,21 @@ export type ExportDocument = {
     debriefs: { actionId: string; actionTitle: string | null; messages: ExportedMessage[] }[]
   }
   modelUsage: ExportedUsage[]
+  /** What happens to the account emails sent to the address (they are not in the file). */
+  emailRecords: ExportedEmailRecords
+}
+
+export type ExportedEmailRecords = { keptForDays: number; note: string }
+
+/** The export's statement about account emails: the queue's records of them, and how long they last. */
+export function emailRecordsNote(keptForDays: number): ExportedEmailRecords {
+  return {
+    keptForDays,
+    note:
+      `The account emails sent to your address (codes, notices) are kept by the email queue for at most ` +
+      `${keptForDays} days after they were queued, then deleted; they are not in this file. Deleting ` +
+      `your account cancels the ones not yet sent.`,
+  }
 }
 
 /**
@@ -214,6 +230,7 @@ export class ExportFile {
       ),
       '\n},\n"modelUsage": ',
       ...jsonArray(this.usage),
+      `,\n"emailRecords": ${JSON.stringify(emailRecordsNote(EMAIL_RECORD_DAYS))}`,
       '\n}\n',
     ]
     return new Blob(parts, { type: 'application/json' })

@@ -15,8 +15,8 @@ import { ConvexError, type Value } from 'convex/values'
 import { Scrypt } from 'lucia'
 import { internal } from '../../_generated/api'
 import type { DataModel, Id } from '../../_generated/dataModel'
-import { PASSWORD_PROVIDER_ID, type AccountLimitName } from '../../authAttempts'
-import { accountEmails, normalizeEmail, sendEmail, type OutgoingEmail } from './email'
+import { PASSWORD_PROVIDER_ID, type RefusingLimitName } from '../../authAttempts'
+import { normalizeEmail, requireEmailSettings } from './email'
 import { checkNewPassword } from './passwordRules'
 
 type Ctx = GenericActionCtxWithAuthConfig<DataModel>
@@ -62,22 +62,38 @@ function wordsOf(email: string): string[] {
 
 const randomReader: RandomReader = { read: (bytes) => crypto.getRandomValues(bytes) }
 
-function codeSender(id: string, compose: (to: string, code: string, expires: Date) => OutgoingEmail) {
+/** A code provider: the library stores the code, then its email is queued (convex/accountEmails.ts). */
+function codeSender(id: string, kind: 'verificationCode' | 'passwordResetCode') {
   return Email<DataModel>({
     id,
     maxAge: CODE_LIFETIME_MINUTES * 60,
     generateVerificationToken: async () => generateRandomString(randomReader, '0123456789', CODE_DIGITS),
-    sendVerificationRequest: async ({ identifier, token, expires }) => {
-      await sendEmail(compose(identifier, token, expires))
+    // The library passes its action context second (its types leave it out).
+    sendVerificationRequest: async ({ identifier, token, expires }, ctx?: unknown) => {
+      await (ctx as Ctx).runMutation(internal.accountEmails.queueCodeEmail, {
+        to: identifier,
+        kind,
+        code: token,
+        expiresAt: expires.getTime(),
+      })
     },
   })
 }
 
-const verificationCodes = codeSender('password-email-verification', accountEmails.verificationCode)
-const resetCodes = codeSender('password-reset', accountEmails.passwordResetCode)
+const verificationCodes = codeSender('password-email-verification', 'verificationCode')
+const resetCodes = codeSender('password-reset', 'passwordResetCode')
 
-async function beginAttempt(ctx: Ctx, email: string, limits: AccountLimitName[]) {
-  return await ctx.runMutation(internal.authAttempts.beginAccountAttempt, { email, limits })
+/**
+ * The step's throttles and the address's account. A step that emails the address checks first
+ * that this deployment can email it, and that its email arrives (EMAIL_UNDELIVERABLE otherwise).
+ */
+async function beginAttempt(ctx: Ctx, email: string, limits: RefusingLimitName[], sendsEmail = false) {
+  if (sendsEmail) requireEmailSettings(email)
+  return await ctx.runMutation(internal.authAttempts.beginAccountAttempt, { email, limits, sendsEmail })
+}
+
+async function queueNote(ctx: Ctx, to: string, kind: 'signUpWithExistingAccount' | 'resetWithoutAccount') {
+  await ctx.runMutation(internal.accountEmails.queueNote, { to, kind })
 }
 
 async function passwordMatches(password: string, account: { secret?: string } | null): Promise<boolean> {
@@ -100,14 +116,15 @@ async function redeemCode(ctx: Ctx, provider: typeof verificationCodes, email: s
  * unclaimed account (never verified, never signed in, holding nothing: an abandoned sign-up)
  * gets this password and a new code (whoever enters the code must also give this password); a
  * claimed account (verified, or ever signed in, or holding data) keeps its password and its
- * address gets a note that someone tried. Each answers `{ tokens: null }` after the same
- * work: one scrypt and one email; whether an account is claimed is read for every account.
+ * address gets a note that someone tried (at most one an hour). Each answers `{ tokens: null }`
+ * after the same work: one scrypt and one queueing transaction; whether an account is claimed
+ * is read for every account.
  */
 async function signUp(ctx: Ctx, params: Params): Promise<SignedIn> {
   const email = normalizeEmail(params.email)
   const password = requireText(params.password, 'Choose a password.')
   checkNewPassword(password, wordsOf(email))
-  const account = await beginAttempt(ctx, email, ['passwordAttempts', 'accountEmails'])
+  const account = await beginAttempt(ctx, email, ['passwordAttempts', 'accountEmails'], true)
   if (account === null) {
     const created = await createAccount(ctx, {
       provider: PASSWORD_PROVIDER_ID,
@@ -121,7 +138,9 @@ async function signUp(ctx: Ctx, params: Params): Promise<SignedIn> {
     await signInViaProvider(ctx, verificationCodes, { accountId: account.accountId, params: { email } })
   } else {
     await passwordCrypto.hashSecret(password)
-    await sendEmail(accountEmails.signUpWithExistingAccount(email))
+    // At most one note an hour: a stranger's sign-ups neither flood the owner nor use the
+    // allowance the owner's reset emails need.
+    await queueNote(ctx, email, 'signUpWithExistingAccount')
   }
   return null
 }
@@ -136,7 +155,7 @@ async function signIn(ctx: Ctx, params: Params): Promise<SignedIn> {
   if (!account || !matches) throw new ConvexError(INVALID_CREDENTIALS)
   await ctx.runMutation(internal.authAttempts.clearPasswordAttempts, { email })
   if (!account.emailVerified) {
-    await beginAttempt(ctx, email, ['accountEmails'])
+    await beginAttempt(ctx, email, ['accountEmails'], true)
     await signInViaProvider(ctx, verificationCodes, { accountId: account.accountId, params: { email } })
     return null
   }
@@ -165,11 +184,14 @@ async function verifyEmail(ctx: Ctx, params: Params): Promise<SignedIn> {
 /** reset: a code by email when the address has an account, a note saying it has none otherwise. */
 async function requestReset(ctx: Ctx, params: Params): Promise<SignedIn> {
   const email = normalizeEmail(params.email)
-  const account = await beginAttempt(ctx, email, ['accountEmails'])
+  // Only reset requests count here, so nobody else's sign-ups can keep the owner from a code.
+  const account = await beginAttempt(ctx, email, ['resetEmails'], true)
   if (account) {
     await signInViaProvider(ctx, resetCodes, { accountId: account.accountId, params: { email } })
   } else {
-    await sendEmail(accountEmails.resetWithoutAccount(email))
+    // As many transactions as the code step and its queueing above.
+    await ctx.runMutation(internal.accountEmails.matchCodeStep, { to: email })
+    await queueNote(ctx, email, 'resetWithoutAccount')
   }
   return null
 }
