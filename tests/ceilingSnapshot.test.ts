@@ -91,7 +91,7 @@ describe('the ceiling snapshot', () => {
 
   test('the cron refreshes it every CEILING_SNAPSHOT_INTERVAL_MS, well inside the maximum age', () => {
     const jobs = Object.values((cronJobs as unknown as { crons: Record<string, { name: string; schedule: unknown }> }).crons)
-    expect(jobs).toEqual([
+    expect(jobs.filter((job) => job.name === 'ceilings:refreshCeilingSnapshot')).toEqual([
       expect.objectContaining({
         name: 'ceilings:refreshCeilingSnapshot',
         schedule: { type: 'interval', seconds: CEILING_SNAPSHOT_INTERVAL_MS / 1000 },

@@ -62,6 +62,7 @@ async function expectAnsweredAsVerified(t: Backend, email: string) {
   const toClaimed = await passwordStep(t, { flow: 'signUp', email, password: STRANGER_PASSWORD })
   const toVerified = await passwordStep(t, { flow: 'signUp', email: BEA, password: STRANGER_PASSWORD })
   expect(toClaimed).toEqual(toVerified)
+  await emails().deliver(t)
   const [sentToOwner] = emails().sentTo(email)
   const [sentToBea] = emails().sentTo(BEA)
   expect(emails().sentTo(email)).toHaveLength(1)
@@ -120,6 +121,7 @@ test('an abandoned sign-up (never signed in, holding nothing) still takes the ne
 
   // The newest sign-up's password, with the code from the address, opens the account.
   await expectConvexError(passwordStep(t, { flow: 'signIn', email: ADA, password: ADA_PASSWORD }), INVALID_CREDENTIALS)
+  await emails().deliver(t)
   const code = emails().latestCode(ADA)
   const { tokens } = await passwordStep(t, { flow: 'email-verification', email: ADA, code, password: STRANGER_PASSWORD })
   expect(await clientWithToken(t, tokens!.token).query(api.auth.isAuthenticated, {})).toBe(true)

@@ -94,6 +94,7 @@ test('a password reset ends a session padded with 10,000 refresh tokens at once,
   expect(await intruder.query(api.auth.isAuthenticated, {})).toBe(true)
 
   await passwordStep(t, { flow: 'reset', email: ADA })
+  await emails().deliver(t)
   const code = emails().latestCode(ADA)
   const { tokens } = await passwordStep(t, { flow: 'reset-verification', email: ADA, code, newPassword: NEW_PASSWORD })
 
@@ -108,7 +109,7 @@ test('a password reset ends a session padded with 10,000 refresh tokens at once,
   await signInClient(t, ADA, NEW_PASSWORD)
   await convexErrorOf(passwordStep(t, { flow: 'signIn', email: ADA, password: PASSWORD }))
 
-  await t.finishAllScheduledFunctions(() => {})
+  await t.finishAllScheduledFunctions(vi.runAllTimers)
   expect(await refreshTokensOf(t, idsOf(padded.token).sessionId as Id<'authSessions'>)).toBe(0)
   expect(await refresh(t, padded.refreshToken)).toBeNull()
 })
@@ -128,7 +129,7 @@ test('signing out of a session padded with 10,000 refresh tokens ends it, and it
   // Only that session: the other device stays signed in.
   expect(await other.query(api.auth.isAuthenticated, {})).toBe(true)
 
-  await t.finishAllScheduledFunctions(() => {})
+  await t.finishAllScheduledFunctions(vi.runAllTimers)
   expect(await refreshTokensOf(t, idsOf(padded.token).sessionId as Id<'authSessions'>)).toBe(0)
 })
 
@@ -147,7 +148,7 @@ test('deleting an account whose session is padded with 10,000 refresh tokens end
   expect(await refresh(t, padded.refreshToken)).toBeNull()
   expect(await ada.query(api.auth.isAuthenticated, {})).toBe(false)
 
-  await t.finishAllScheduledFunctions(() => {})
+  await t.finishAllScheduledFunctions(vi.runAllTimers)
   expect(await refreshTokensOf(t, idsOf(padded.token).sessionId as Id<'authSessions'>)).toBe(0)
   expect(await t.run(async (ctx) => ctx.db.get('users', userId))).toBeNull()
 })
@@ -167,12 +168,13 @@ test('a reset ends every other session even when there are more than one transac
   }
 
   await passwordStep(t, { flow: 'reset', email: ADA })
+  await emails().deliver(t)
   const code = emails().latestCode(ADA)
   const { tokens } = await passwordStep(t, { flow: 'reset-verification', email: ADA, code, newPassword: NEW_PASSWORD })
   // The owner signs in on another device before the batches have run: that session stays.
   const later = await signInClient(t, ADA, NEW_PASSWORD)
 
-  await t.finishAllScheduledFunctions(() => {})
+  await t.finishAllScheduledFunctions(vi.runAllTimers)
   const left = await t.run((ctx) => ctx.db.query('authSessions').withIndex('userId', (q) => q.eq('userId', userId)).collect())
   expect(left.map((session) => session._id).sort()).toEqual(
     [idsOf(tokens!.token).sessionId, await sessionIdOf(later)].sort(),
