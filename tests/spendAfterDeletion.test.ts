@@ -17,6 +17,7 @@ import {
   useModelServer,
 } from './support/backend'
 import type { RecordedRequest } from './support/modelServer'
+import { captureConsole } from './support/consoleLog'
 
 const server = useModelServer()
 
@@ -125,6 +126,7 @@ describe('a chat turn whose account is deleted while the model answers', () => {
   })
 
   test('a failed call (a refusal after some text): counted as a failed call, nothing kept', async () => {
+    const logged = captureConsole('warn')
     const t = setupBackend()
     const c = await openChat(t, 'general')
     const held = gate()
@@ -141,6 +143,7 @@ describe('a chat turn whose account is deleted while the model answers', () => {
     expect(totals).toMatchObject({ calls: 1, failedCalls: 1, inputTokens: input, outputTokens: 3 })
     expect(top).toEqual([{ userId: null, email: null, calls: 1, costUsd: totals.costUsd }])
     expect(await leftOf(t, c.userId, c.profileId)).toEqual(NOTHING_LEFT)
+    expect(logged()).toEqual(['Model "claude-haiku-4-5-20251001" declined a request (stop_reason refusal, category none)'])
   })
 
   test("another user's calls the same day stay theirs; the deleted account's is counted apart", async () => {
@@ -202,6 +205,7 @@ describe('an extraction whose account is deleted while the model answers', () =>
   })
 
   test('a refused extraction is counted as a failed call', async () => {
+    const logged = captureConsole('warn')
     const t = setupBackend()
     const { userId, as, profileId } = await makeUser(t, { name: 'Ada' })
     const held = gate()
@@ -221,6 +225,7 @@ describe('an extraction whose account is deleted while the model answers', () =>
     expect((await spentNow(t)).tokens).toBe(input + 1)
     expect((await reportToday(t)).totals).toMatchObject({ calls: 1, failedCalls: 1, inputTokens: input, outputTokens: 1 })
     expect(await leftOf(t, userId, profileId)).toEqual(NOTHING_LEFT)
+    expect(logged()).toEqual(['Model "claude-haiku-4-5-20251001" declined a request (stop_reason refusal, category none)'])
   })
 })
 
